@@ -1,1 +1,23 @@
-//! placeholder
+//! goalgraph's database migrations, for SQLite and PostgreSQL alike.
+//!
+//! Frozen once released: an applied migration is never edited; a change is
+//! a new migration. Migrations never import the application's entities, so
+//! they keep meaning what they meant when they were written.
+//!
+//! Every tenant-owned table carries `organization_id`, and every primary
+//! key, unique constraint and foreign key between tenant tables includes it:
+//! tenants stay apart by construction, and the schema can be distributed by
+//! tenant without a redesign.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_organization_structure;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_organization_structure::Migration)]
+    }
+}

@@ -1,1 +1,26 @@
-//! placeholder
+//! goalgraph's storage: SeaORM entities and the [`Store`] that reads and
+//! writes them on SQLite or PostgreSQL.
+//!
+//! The only crate that imports sea_orm. Every command runs in one
+//! transaction, asks the domain's policy module before it reads or changes
+//! anything, and maps database errors to domain errors (a unique key becomes
+//! `Conflict`). Callers see domain types only.
+
+mod convert;
+pub mod entity;
+mod error;
+mod org;
+pub mod page;
+mod people;
+mod periods;
+mod sql;
+mod store;
+mod units;
+
+pub use error::{StoreError, StoreResult};
+pub use org::{NewOrganization, OrganizationPatch};
+pub use page::{CursorKey, Page, PageArgs, SortDirection};
+pub use people::{NewPerson, PeopleFilter, PersonOrder, PersonPatch};
+pub use periods::{NewPeriod, PeriodOrder, PeriodPatch};
+pub use store::{Backend, Store, StoreOptions, WriteTx};
+pub use units::{NewUnit, UnitFilter, UnitOrder, UnitPatch};

@@ -4,8 +4,8 @@
 //! afterwards. Migrating once per run instead of once per test keeps the
 //! suites fast on two cores.
 //!
-//! PostgreSQL runs when `TEST_DATABASE_URL` is set. Test crates call
-//! [`pg_tests_cfg`] from their build script, and [`db_tests!`] marks the
+//! PostgreSQL runs when `TEST_DATABASE_URL` is set. Test crates set
+//! `cfg(goalgraph_pg_tests)` from their build script when it is, and [`db_tests!`] marks the
 //! PostgreSQL twins `#[ignore]` with a visible reason when it is unset. When
 //! it is set but unreachable, the tests fail.
 //!
@@ -35,17 +35,6 @@ pub struct TestDb {
 }
 
 const SKIP_REASON: &str = "TEST_DATABASE_URL is unset: PostgreSQL suite skipped";
-
-/// For a test crate's `build.rs`: sets `cfg(goalgraph_pg_tests)` when
-/// `TEST_DATABASE_URL` is set, so [`db_tests!`] can mark the PostgreSQL
-/// twins ignored (with a reason cargo prints) when it is not.
-pub fn pg_tests_cfg() {
-    println!("cargo::rustc-check-cfg=cfg(goalgraph_pg_tests)");
-    println!("cargo::rerun-if-env-changed=TEST_DATABASE_URL");
-    if std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
-        println!("cargo::rustc-cfg=goalgraph_pg_tests");
-    }
-}
 
 #[doc(hidden)]
 pub const fn skip_reason() -> &'static str {

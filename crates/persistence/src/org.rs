@@ -1,0 +1,249 @@
+//! Organizations (tenants) and the facts about an actor the policy needs.
+
+use crate::convert::{self, now};
+use crate::entity::{organization, person, unit};
+use crate::error::{StoreError, StoreResult};
+use crate::sql::stmt;
+use crate::store::Store;
+use goalgraph_domain::model::{Organization, Person, Role, RoleSet, Unit, UnitKind, check_version};
+use goalgraph_domain::policy::{self, Action, Actor, Principal, Resource};
+use goalgraph_domain::settings::{OrganizationSettings, SettingsPatch};
+use goalgraph_domain::values::{Email, Name, Slug, TimeZoneName};
+use goalgraph_domain::{DomainError, OrganizationId, PersonId, UnitId};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// A new tenant with its company unit and first admin.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub name: String,
+    /// Derived from the name when absent.
+    pub slug: Option<String>,
+    pub time_zone: Option<String>,
+    pub admin_name: String,
+    pub admin_email: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationPatch {
+    pub name: Option<String>,
+    pub settings: SettingsPatch,
+    pub expected_version: Option<i32>,
+}
+
+impl Store {
+    /// Creates a tenant: the organization, its COMPANY unit (named after
+    /// it) and its first ADMIN, in one transaction. A system command: no
+    /// actor exists yet.
+    pub async fn create_organization(&self, new: NewOrganization) -> StoreResult<(Organization, Unit, Person)> {
+        let name = Name::parse("name", &new.name)?;
+        let slug = match &new.slug {
+            Some(s) => Slug::parse("slug", s)?,
+            None => Slug::from_name(name.as_str())?,
+        };
+        let mut settings = OrganizationSettings::default();
+        if let Some(tz) = &new.time_zone {
+            settings.time_zone = TimeZoneName::parse("timeZone", tz)?;
+        }
+        let admin_name = Name::parse("adminName", &new.admin_name)?;
+        let admin_email = Email::parse("adminEmail", &new.admin_email)?;
+        let at = now();
+        let org_id = OrganizationId::new();
+        let unit_id = UnitId::new();
+        let person_id = PersonId::new();
+
+        let tx = self.write().await?;
+        let org = organization::ActiveModel {
+            id: Set(org_id.0),
+            name: Set(name.into_inner()),
+            slug: Set(slug.into_inner()),
+            settings: Set(settings.to_json()),
+            version: Set(1),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(tx.conn())
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Domain(DomainError::Conflict { .. }) => {
+                StoreError::Domain(DomainError::conflict("an organization with this slug exists"))
+            }
+            other => other,
+        })?;
+        let company = unit::ActiveModel {
+            organization_id: Set(org_id.0),
+            id: Set(unit_id.0),
+            kind: Set(UnitKind::Company.as_str().to_owned()),
+            name: Set(org.name.clone()),
+            parent_id: Set(None),
+            external_id: Set(None),
+            version: Set(1),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(tx.conn())
+        .await?;
+        let admin = person::ActiveModel {
+            organization_id: Set(org_id.0),
+            id: Set(person_id.0),
+            name: Set(admin_name.into_inner()),
+            email: Set(admin_email.as_str().to_owned()),
+            unit_id: Set(unit_id.0),
+            manager_id: Set(None),
+            roles: Set(RoleSet::new([Role::Admin]).to_json()),
+            subject: Set(admin_email.into_inner()),
+            external_id: Set(None),
+            active: Set(true),
+            version: Set(1),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok((convert::organization(org)?, convert::unit(company)?, convert::person(admin)))
+    }
+
+    /// Every organization, for operators' commands (not exposed over GraphQL).
+    pub async fn list_organizations(&self) -> StoreResult<Vec<Organization>> {
+        organization::Entity::find()
+            .order_by_asc(organization::Column::Slug)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(convert::organization)
+            .collect()
+    }
+
+    /// Finds a tenant by slug or by id, as a token's tenant claim names it.
+    pub async fn find_organization(&self, reference: &str) -> StoreResult<Option<Organization>> {
+        let by_slug = organization::Entity::find()
+            .filter(organization::Column::Slug.eq(reference))
+            .one(&self.db)
+            .await?;
+        let found = match (by_slug, Uuid::parse_str(reference)) {
+            (Some(m), _) => Some(m),
+            (None, Ok(id)) => organization::Entity::find_by_id(id).one(&self.db).await?,
+            (None, Err(_)) => None,
+        };
+        found.map(convert::organization).transpose()
+    }
+
+    /// The actor's own organization.
+    pub async fn organization(&self, actor: &Actor) -> StoreResult<Organization> {
+        policy::authorize(actor, Action::Read, &Resource::Organization { organization_id: actor.organization_id })?;
+        let m = organization::Entity::find_by_id(actor.organization_id.0)
+            .one(&self.db)
+            .await?
+            .ok_or(DomainError::not_found("organization"))?;
+        convert::organization(m)
+    }
+
+    pub async fn update_organization(&self, actor: &Actor, patch: OrganizationPatch) -> StoreResult<Organization> {
+        policy::authorize(actor, Action::Update, &Resource::Organization { organization_id: actor.organization_id })?;
+        let name = patch.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
+        let tx = self.write().await?;
+        let current = organization::Entity::find_by_id(actor.organization_id.0)
+            .one(tx.conn())
+            .await?
+            .ok_or(DomainError::not_found("organization"))?;
+        let current_domain = convert::organization(current.clone())?;
+        check_version("organization", current.version, patch.expected_version)?;
+        let settings = current_domain.settings.apply(patch.settings)?;
+        let mut active: organization::ActiveModel = current.into();
+        if let Some(name) = name {
+            active.name = Set(name.into_inner());
+        }
+        active.settings = Set(settings.to_json());
+        active.version = Set(current_domain.version + 1);
+        active.updated_at = Set(now());
+        let updated = active.update(tx.conn()).await?;
+        tx.commit().await?;
+        convert::organization(updated)
+    }
+
+    /// Builds the actor for a token: the tenant named by `tenant`, the
+    /// active person whose subject is `subject`, their roles (stored roles
+    /// plus those the token grants) and the units they manage or belong to.
+    /// `None` when any of these does not exist.
+    pub async fn resolve_person_actor(
+        &self,
+        tenant: &str,
+        subject: &str,
+        token_roles: &RoleSet,
+    ) -> StoreResult<Option<(Actor, Person)>> {
+        let Some(org) = self.find_organization(tenant).await? else {
+            return Ok(None);
+        };
+        let Some(p) = person::Entity::find()
+            .filter(person::Column::OrganizationId.eq(org.id.0))
+            .filter(person::Column::Subject.eq(subject))
+            .filter(person::Column::Active.eq(true))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let person = convert::person(p);
+        let actor = self.person_actor(&person, token_roles).await?;
+        Ok(Some((actor, person)))
+    }
+
+    /// The actor of a known person (also used by tests and seeding).
+    pub async fn person_actor(&self, person: &Person, extra_roles: &RoleSet) -> StoreResult<Actor> {
+        let backend = self.db_backend();
+        let org = person.organization_id.0;
+        let managed = self
+            .db
+            .query_all_raw(stmt(
+                backend,
+                "WITH RECURSIVE down(id) AS ( \
+                   SELECT unit_id FROM unit_managers WHERE organization_id = $1 AND person_id = $2 \
+                   UNION \
+                   SELECT u.id FROM units u JOIN down ON u.parent_id = down.id WHERE u.organization_id = $1 \
+                 ) SELECT id FROM down",
+                vec![org.into(), person.id.0.into()],
+            ))
+            .await?;
+        let lineage = self.unit_ancestors_with(&self.db, person.organization_id, person.unit_id).await?;
+        let mut managed_units = HashSet::new();
+        for row in managed {
+            let id: Uuid = row.try_get("", "id")?;
+            managed_units.insert(UnitId(id));
+        }
+        let mut unit_lineage: HashSet<UnitId> = lineage.into_iter().collect();
+        unit_lineage.insert(person.unit_id);
+        Ok(Actor {
+            organization_id: person.organization_id,
+            principal: Principal::Person { id: person.id, unit_id: person.unit_id },
+            roles: person.roles.union(extra_roles),
+            managed_units,
+            unit_lineage,
+        })
+    }
+
+    /// Ancestors of a unit, nearest first (the unit itself excluded).
+    pub(crate) async fn unit_ancestors_with<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrganizationId,
+        unit: UnitId,
+    ) -> StoreResult<Vec<UnitId>> {
+        let rows = conn
+            .query_all_raw(stmt(
+                self.db_backend(),
+                "WITH RECURSIVE up(id, parent_id, depth) AS ( \
+                   SELECT id, parent_id, 0 FROM units WHERE organization_id = $1 AND id = $2 \
+                   UNION ALL \
+                   SELECT u.id, u.parent_id, up.depth + 1 FROM units u JOIN up ON u.id = up.parent_id \
+                   WHERE u.organization_id = $1 AND up.depth < 1000 \
+                 ) SELECT id FROM up WHERE depth > 0 ORDER BY depth",
+                vec![org.0.into(), unit.0.into()],
+            ))
+            .await?;
+        rows.into_iter()
+            .map(|row| Ok(UnitId(row.try_get::<Uuid>("", "id")?)))
+            .collect()
+    }
+}

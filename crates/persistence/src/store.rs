@@ -1,0 +1,217 @@
+//! The connection pool, migrations, readiness, and write transactions.
+
+use crate::error::{StoreError, StoreResult};
+use goalgraph_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// Which database engine the store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// How long a SQLite writer waits for another process's lock.
+    pub busy_timeout: Duration,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            busy_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The handle every command goes through. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: DatabaseConnection,
+    backend: Backend,
+    /// SQLite allows one writer at a time; writers of this process queue
+    /// here instead of spinning on the busy handler, so read-then-write
+    /// transactions never fail with "database is locked".
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+    statements: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite://path` (the file and its directory are
+    /// created when missing) or `postgres://…`.
+    pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Domain(goalgraph_domain::DomainError::invalid(
+                "databaseUrl",
+                "must start with sqlite:// or postgres://",
+            )));
+        };
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(options.max_connections)
+            .min_connections(0)
+            .acquire_timeout(options.acquire_timeout)
+            .sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            if let Some(dir) = sqlite_path(url).and_then(|p| p.parent().map(Path::to_owned)) {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(&dir).map_err(|e| {
+                        StoreError::Database(sea_orm::DbErr::Custom(format!(
+                            "cannot create the data directory {}: {e}",
+                            dir.display()
+                        )))
+                    })?;
+                }
+            }
+            let busy = options.busy_timeout;
+            opts.map_sqlx_sqlite_opts(move |o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(busy)
+                    .foreign_keys(true)
+            });
+        }
+        let mut db = Database::connect(opts).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self {
+            db,
+            backend,
+            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            statements,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn db_backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// The raw connection, for tests and maintenance commands.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// SQL statements executed through this store so far.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Reverts every migration (tests and `goalgraph migrate down`).
+    pub async fn migrate_down(&self, steps: Option<u32>) -> StoreResult<()> {
+        Migrator::down(&self.db, steps).await?;
+        Ok(())
+    }
+
+    /// Names of applied and pending migrations.
+    pub async fn migration_status(&self) -> StoreResult<(Vec<String>, Vec<String>)> {
+        let applied = Migrator::get_applied_migrations(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        let pending = Migrator::get_pending_migrations(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        Ok((applied, pending))
+    }
+
+    /// Ready to serve: the database answers and no migration is pending.
+    pub async fn ready(&self) -> StoreResult<()> {
+        self.db.execute_unprepared("SELECT 1").await?;
+        let pending = Migrator::get_pending_migrations(&self.db).await?;
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Database(sea_orm::DbErr::Custom(format!(
+                "{} migration(s) pending",
+                pending.len()
+            ))))
+        }
+    }
+
+    /// Starts a write transaction: `BEGIN IMMEDIATE` behind the process's
+    /// writer queue on SQLite, a plain transaction on PostgreSQL. Dropping
+    /// it without [`WriteTx::commit`] rolls back.
+    pub async fn write(&self) -> StoreResult<WriteTx> {
+        let guard = match &self.sqlite_writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let options = TransactionOptions {
+            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
+                .then_some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = self.db.begin_with_options(options).await?;
+        Ok(WriteTx { txn, _guard: guard })
+    }
+
+    /// Closes the pool (graceful shutdown, tests).
+    pub async fn close(self) -> StoreResult<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+}
+
+/// One write transaction; every mutation is exactly one of these.
+pub struct WriteTx {
+    pub(crate) txn: DatabaseTransaction,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> StoreResult<()> {
+        self.txn.commit().await?;
+        Ok(())
+    }
+
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}

@@ -150,12 +150,7 @@ impl MigrationTrait for Migration {
                     .col(uuid("organization_id"))
                     .col(uuid("unit_id"))
                     .col(uuid("person_id"))
-                    .primary_key(
-                        Index::create()
-                            .col("organization_id")
-                            .col("unit_id")
-                            .col("person_id"),
-                    )
+                    .primary_key(Index::create().col("organization_id").col("unit_id").col("person_id"))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_unit_managers_unit")
@@ -224,9 +219,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["periods", "unit_managers", "people", "units", "organizations"] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }

@@ -1,1 +1,41 @@
-//! placeholder
+//! goalgraph's GraphQL API: object types (separate from the storage
+//! entities), queries, one mutation object per feature, DataLoaders, the
+//! error mapping to `extensions.code`, and [`build_schema`].
+//!
+//! Knows no HTTP: it must not depend on axum (`.ci/run` checks). The server
+//! authenticates a request, builds its [`RequestContext`] and executes it
+//! against the schema built here.
+
+pub mod connection;
+pub mod context;
+pub mod error;
+pub mod ids;
+pub mod loaders;
+mod mutation;
+mod query;
+pub mod types;
+
+pub use context::{RequestContext, RequestData, attach};
+pub use error::{ApiError, ErrorCode, INTERNAL_MESSAGE};
+
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+
+pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// The schema builder, with every type registered. The server adds its
+/// limits and extensions before `finish()`.
+pub fn schema_builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+    Schema::build(query::Query, mutation::Mutation::default(), EmptySubscription)
+}
+
+/// The finished schema with default settings.
+pub fn build_schema() -> AppSchema {
+    schema_builder().finish()
+}
+
+/// The schema as SDL, sorted, as committed in `schema/schema.graphql`.
+pub fn sdl() -> String {
+    build_schema().sdl_with_options(
+        async_graphql::SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items(),
+    )
+}

@@ -24,31 +24,21 @@ impl DomainError {
     }
 
     pub fn forbidden(action: impl Into<String>) -> Self {
-        Self::Forbidden {
-            action: action.into(),
-        }
+        Self::Forbidden { action: action.into() }
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::Invalid { field: field.into(), message: message.into() }
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::Conflict {
-            message: message.into(),
-        }
+        Self::Conflict { message: message.into() }
     }
 
     /// Prefixes the field of an `Invalid` error, e.g. `points[3]` + `value`.
     pub fn in_field(self, prefix: &str) -> Self {
         match self {
-            Self::Invalid { field, message } => Self::Invalid {
-                field: format!("{prefix}.{field}"),
-                message,
-            },
+            Self::Invalid { field, message } => Self::Invalid { field: format!("{prefix}.{field}"), message },
             other => other,
         }
     }

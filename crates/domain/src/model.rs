@@ -40,11 +40,7 @@ impl UnitKind {
     /// Which kinds may sit directly below this one. Teams hold teams (squads)
     /// but never departments, and nothing holds a company.
     pub fn may_contain(self, child: UnitKind) -> bool {
-        match (self, child) {
-            (_, Self::Company) => false,
-            (Self::Team, Self::Department) => false,
-            _ => true,
-        }
+        !matches!((self, child), (_, Self::Company) | (Self::Team, Self::Department))
     }
 }
 
@@ -83,31 +79,23 @@ pub fn check_unit_placement(
 ) -> DomainResult<()> {
     match (kind, parent) {
         (UnitKind::Company, None) => Ok(()),
-        (UnitKind::Company, Some(_)) => Err(DomainError::invalid(
-            "parentId",
-            "the company unit is the root and has no parent",
-        )),
-        (_, None) => Err(DomainError::invalid(
-            "parentId",
-            "a department or team needs a parent unit",
-        )),
+        (UnitKind::Company, Some(_)) => {
+            Err(DomainError::invalid("parentId", "the company unit is the root and has no parent"))
+        }
+        (_, None) => Err(DomainError::invalid("parentId", "a department or team needs a parent unit")),
         (kind, Some((parent, parent_ancestors))) => {
-            if let Some(me) = moving {
-                if parent.id == me || parent_ancestors.contains(&me) {
-                    return Err(DomainError::invalid(
-                        "parentId",
-                        "a unit cannot be placed below itself or its own descendants",
-                    ));
-                }
+            if let Some(me) = moving
+                && (parent.id == me || parent_ancestors.contains(&me))
+            {
+                return Err(DomainError::invalid(
+                    "parentId",
+                    "a unit cannot be placed below itself or its own descendants",
+                ));
             }
             if !parent.kind.may_contain(kind) {
                 return Err(DomainError::invalid(
                     "parentId",
-                    format!(
-                        "a {} cannot be placed below a {}",
-                        kind.as_str(),
-                        parent.kind.as_str()
-                    ),
+                    format!("a {} cannot be placed below a {}", kind.as_str(), parent.kind.as_str()),
                 ));
             }
             Ok(())
@@ -218,13 +206,13 @@ pub fn check_manager(
     manager: PersonId,
     manager_chain: &[PersonId],
 ) -> DomainResult<()> {
-    if let Some(me) = person {
-        if me == manager || manager_chain.contains(&me) {
-            return Err(DomainError::invalid(
-                "managerId",
-                "a person cannot be managed by themselves or by someone they manage",
-            ));
-        }
+    if let Some(me) = person
+        && (me == manager || manager_chain.contains(&me))
+    {
+        return Err(DomainError::invalid(
+            "managerId",
+            "a person cannot be managed by themselves or by someone they manage",
+        ));
     }
     Ok(())
 }
@@ -305,11 +293,7 @@ pub struct Period {
 
 /// A period's dates: the start strictly before the (inclusive) end.
 pub fn check_period_dates(start: NaiveDate, end: NaiveDate) -> DomainResult<()> {
-    if start < end {
-        Ok(())
-    } else {
-        Err(DomainError::invalid("endDate", "must be after startDate"))
-    }
+    if start < end { Ok(()) } else { Err(DomainError::invalid("endDate", "must be after startDate")) }
 }
 
 /// Optimistic concurrency: an update names the version it read.
@@ -359,7 +343,8 @@ mod tests {
         let dept = unit(UnitKind::Department);
         let team = unit(UnitKind::Team);
         // Moving dept below its own child team: team's ancestors are [dept, company].
-        let err = check_unit_placement(UnitKind::Department, Some((&team, &[dept.id, company.id])), Some(dept.id));
+        let err =
+            check_unit_placement(UnitKind::Department, Some((&team, &[dept.id, company.id])), Some(dept.id));
         assert!(matches!(err, Err(DomainError::Invalid { field, .. }) if field == "parentId"));
         let err = check_unit_placement(UnitKind::Department, Some((&dept, &[company.id])), Some(dept.id));
         assert!(err.is_err());

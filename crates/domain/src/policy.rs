@@ -143,10 +143,20 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
     /// The tenant itself: its name and settings.
-    Organization { organization_id: OrganizationId },
-    Unit { organization_id: OrganizationId, unit_id: Option<UnitId> },
-    Person { organization_id: OrganizationId, person_id: Option<PersonId> },
-    Period { organization_id: OrganizationId },
+    Organization {
+        organization_id: OrganizationId,
+    },
+    Unit {
+        organization_id: OrganizationId,
+        unit_id: Option<UnitId>,
+    },
+    Person {
+        organization_id: OrganizationId,
+        person_id: Option<PersonId>,
+    },
+    Period {
+        organization_id: OrganizationId,
+    },
 }
 
 impl Resource {
@@ -196,9 +206,10 @@ fn can_change(actor: &Actor, action: Action, resource: &Resource) -> bool {
         (_, Action::Read) => true,
         (Resource::Organization { .. }, _) => actor.is_admin(),
         (_, Action::ChangeRoles) => actor.is_admin(),
-        (Resource::Unit { .. } | Resource::Person { .. }, Action::Create | Action::Update | Action::Delete) => {
-            actor.is_admin_or_hr() || actor.has_scope(Scope::DirectoryWrite)
-        }
+        (
+            Resource::Unit { .. } | Resource::Person { .. },
+            Action::Create | Action::Update | Action::Delete,
+        ) => actor.is_admin_or_hr() || actor.has_scope(Scope::DirectoryWrite),
         (Resource::Period { .. }, _) => actor.is_admin_or_hr(),
         (Resource::Unit { .. } | Resource::Person { .. }, Action::ClosePeriod) => false,
     }
@@ -213,11 +224,7 @@ pub fn authorize(actor: &Actor, action: Action, resource: &Resource) -> DomainRe
     if can_change(actor, action, resource) {
         Ok(())
     } else {
-        Err(DomainError::forbidden(format!(
-            "{} this {}",
-            action.verb(),
-            resource.entity()
-        )))
+        Err(DomainError::forbidden(format!("{} this {}", action.verb(), resource.entity())))
     }
 }
 
@@ -243,7 +250,10 @@ mod tests {
     fn integration(org: OrganizationId, scopes: &[Scope]) -> Actor {
         Actor {
             organization_id: org,
-            principal: Principal::Integration { id: IntegrationId::new(), scopes: scopes.iter().copied().collect() },
+            principal: Principal::Integration {
+                id: IntegrationId::new(),
+                scopes: scopes.iter().copied().collect(),
+            },
             roles: RoleSet::default(),
             managed_units: HashSet::new(),
             unit_lineage: HashSet::new(),
@@ -270,11 +280,31 @@ mod tests {
             // read unit, create unit, read period, update period, close period, update org, change roles
             ("admin", person(org, &[Role::Admin]), ["ok", "ok", "ok", "ok", "ok", "ok", "ok"]),
             ("hr", person(org, &[Role::Hr]), ["ok", "ok", "ok", "ok", "ok", "forbidden", "forbidden"]),
-            ("manager", person(org, &[Role::Manager]), ["ok", "forbidden", "ok", "forbidden", "forbidden", "forbidden", "forbidden"]),
-            ("member", person(org, &[Role::Member]), ["ok", "forbidden", "ok", "forbidden", "forbidden", "forbidden", "forbidden"]),
-            ("viewer", person(org, &[Role::Viewer]), ["ok", "forbidden", "ok", "forbidden", "forbidden", "forbidden", "forbidden"]),
-            ("directory integration", integration(org, &[Scope::DirectoryWrite]), ["ok", "ok", "not_found", "not_found", "not_found", "forbidden", "forbidden"]),
-            ("okr integration", integration(org, &[Scope::OkrRead]), ["not_found", "not_found", "ok", "forbidden", "forbidden", "forbidden", "not_found"]),
+            (
+                "manager",
+                person(org, &[Role::Manager]),
+                ["ok", "forbidden", "ok", "forbidden", "forbidden", "forbidden", "forbidden"],
+            ),
+            (
+                "member",
+                person(org, &[Role::Member]),
+                ["ok", "forbidden", "ok", "forbidden", "forbidden", "forbidden", "forbidden"],
+            ),
+            (
+                "viewer",
+                person(org, &[Role::Viewer]),
+                ["ok", "forbidden", "ok", "forbidden", "forbidden", "forbidden", "forbidden"],
+            ),
+            (
+                "directory integration",
+                integration(org, &[Scope::DirectoryWrite]),
+                ["ok", "ok", "not_found", "not_found", "not_found", "forbidden", "forbidden"],
+            ),
+            (
+                "okr integration",
+                integration(org, &[Scope::OkrRead]),
+                ["not_found", "not_found", "ok", "forbidden", "forbidden", "forbidden", "not_found"],
+            ),
             ("other tenant admin", person(OrganizationId::new(), &[Role::Admin]), ["not_found"; 7]),
         ];
         for (who, actor, expected) in cases {
@@ -285,7 +315,11 @@ mod tests {
                 outcome(authorize(&actor, Action::Update, &period)),
                 outcome(authorize(&actor, Action::ClosePeriod, &period)),
                 outcome(authorize(&actor, Action::Update, &orgr)),
-                outcome(authorize(&actor, Action::ChangeRoles, &Resource::Person { organization_id: org, person_id: None })),
+                outcome(authorize(
+                    &actor,
+                    Action::ChangeRoles,
+                    &Resource::Person { organization_id: org, person_id: None },
+                )),
             ];
             assert_eq!(got, expected, "{who}");
         }

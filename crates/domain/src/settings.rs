@@ -111,10 +111,7 @@ impl OrganizationSettings {
         fraction("confidenceAtRiskBelow", self.confidence_at_risk_below)?;
         fraction("confidenceOffTrackBelow", self.confidence_off_track_below)?;
         if self.on_track_max_gap > self.at_risk_max_gap {
-            return Err(DomainError::invalid(
-                "atRiskMaxGap",
-                "must be at least onTrackMaxGap",
-            ));
+            return Err(DomainError::invalid("atRiskMaxGap", "must be at least onTrackMaxGap"));
         }
         if self.confidence_off_track_below > self.confidence_at_risk_below {
             return Err(DomainError::invalid(
@@ -123,11 +120,7 @@ impl OrganizationSettings {
             ));
         }
         let positive = |field: &str, v: u32| {
-            if v >= 1 {
-                Ok(())
-            } else {
-                Err(DomainError::invalid(field, "must be at least 1"))
-            }
+            if v >= 1 { Ok(()) } else { Err(DomainError::invalid(field, "must be at least 1")) }
         };
         positive("checkInCadenceDays", self.check_in_cadence_days)?;
         positive("maxObjectivesPerOwner", self.max_objectives_per_owner)?;
@@ -192,11 +185,22 @@ mod tests {
         let base = OrganizationSettings::default();
         let inverted = base.apply(SettingsPatch { on_track_max_gap: Some(0.3), ..Default::default() });
         assert!(matches!(inverted, Err(DomainError::Invalid { field, .. }) if field == "atRiskMaxGap"));
-        let ok = base.apply(SettingsPatch { on_track_max_gap: Some(0.2), at_risk_max_gap: Some(0.3), ..Default::default() });
+        let ok = base.apply(SettingsPatch {
+            on_track_max_gap: Some(0.2),
+            at_risk_max_gap: Some(0.3),
+            ..Default::default()
+        });
         assert_eq!(ok.map(|s| s.on_track_max_gap), Ok(0.2));
         assert!(base.apply(SettingsPatch { max_page_size: Some(0), ..Default::default() }).is_err());
-        assert!(base.apply(SettingsPatch { max_page_size: Some(MAX_PAGE_SIZE_LIMIT + 1), ..Default::default() }).is_err());
-        assert!(base.apply(SettingsPatch { on_track_max_gap: Some(f64::NAN), ..Default::default() }).is_err());
-        assert!(base.apply(SettingsPatch { time_zone: Some("Asia/Tokyo".into()), ..Default::default() }).is_ok());
+        assert!(
+            base.apply(SettingsPatch { max_page_size: Some(MAX_PAGE_SIZE_LIMIT + 1), ..Default::default() })
+                .is_err()
+        );
+        assert!(
+            base.apply(SettingsPatch { on_track_max_gap: Some(f64::NAN), ..Default::default() }).is_err()
+        );
+        assert!(
+            base.apply(SettingsPatch { time_zone: Some("Asia/Tokyo".into()), ..Default::default() }).is_ok()
+        );
     }
 }

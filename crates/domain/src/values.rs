@@ -112,9 +112,7 @@ impl Slug {
     pub fn parse(field: &str, raw: &str) -> DomainResult<Self> {
         let value = raw.trim();
         let ok = (2..=63).contains(&value.len())
-            && value
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !value.starts_with('-')
             && !value.ends_with('-');
         if ok {
@@ -193,11 +191,7 @@ impl From<TimeZoneName> for String {
 
 /// A number that must be finite (NaN and infinities are rejected).
 pub fn finite(field: &str, value: f64) -> DomainResult<f64> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(DomainError::invalid(field, "must be a finite number"))
-    }
+    if value.is_finite() { Ok(value) } else { Err(DomainError::invalid(field, "must be a finite number")) }
 }
 
 #[cfg(test)]
@@ -217,8 +211,21 @@ mod tests {
 
     #[test]
     fn emails_are_lower_cased_and_shaped() {
-        assert_eq!(Email::parse("e", " Ada@Example.COM ").map(|e| e.into_inner()), Ok("ada@example.com".into()));
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@c.com", "a@.com", "a@example..com"] {
+        assert_eq!(
+            Email::parse("e", " Ada@Example.COM ").map(|e| e.into_inner()),
+            Ok("ada@example.com".into())
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@.com",
+            "a@example..com",
+        ] {
             assert!(Email::parse("e", bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -234,7 +241,10 @@ mod tests {
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(TimeZoneName::parse("tz", "Europe/Berlin").map(|t| t.as_str().to_owned()), Ok("Europe/Berlin".into()));
+        assert_eq!(
+            TimeZoneName::parse("tz", "Europe/Berlin").map(|t| t.as_str().to_owned()),
+            Ok("Europe/Berlin".into())
+        );
         assert!(TimeZoneName::parse("tz", "Mars/Olympus").is_err());
         assert!(TimeZoneName::parse("tz", "").is_err());
     }

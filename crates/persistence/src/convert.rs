@@ -23,10 +23,7 @@ pub(crate) fn unit(m: unit::Model) -> StoreResult<Unit> {
     Ok(Unit {
         id: m.id.into(),
         organization_id: m.organization_id.into(),
-        kind: m
-            .kind
-            .parse()
-            .map_err(|_| StoreError::corrupt(format!("kind of unit {}", m.id)))?,
+        kind: m.kind.parse().map_err(|_| StoreError::corrupt(format!("kind of unit {}", m.id)))?,
         name: m.name,
         parent_id: m.parent_id.map(Into::into),
         external_id: m.external_id,
@@ -59,10 +56,7 @@ pub(crate) fn period(m: period::Model) -> StoreResult<Period> {
         name: m.name,
         start_date: m.start_date,
         end_date: m.end_date,
-        status: m
-            .status
-            .parse()
-            .map_err(|_| StoreError::corrupt(format!("status of period {}", m.id)))?,
+        status: m.status.parse().map_err(|_| StoreError::corrupt(format!("status of period {}", m.id)))?,
         version: m.version,
         created_at: m.created_at,
     })

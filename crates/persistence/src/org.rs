@@ -36,7 +36,10 @@ impl Store {
     /// Creates a tenant: the organization, its COMPANY unit (named after
     /// it) and its first ADMIN, in one transaction. A system command: no
     /// actor exists yet.
-    pub async fn create_organization(&self, new: NewOrganization) -> StoreResult<(Organization, Unit, Person)> {
+    pub async fn create_organization(
+        &self,
+        new: NewOrganization,
+    ) -> StoreResult<(Organization, Unit, Person)> {
         let name = Name::parse("name", &new.name)?;
         let slug = match &new.slug {
             Some(s) => Slug::parse("slug", s)?,
@@ -132,7 +135,11 @@ impl Store {
 
     /// The actor's own organization.
     pub async fn organization(&self, actor: &Actor) -> StoreResult<Organization> {
-        policy::authorize(actor, Action::Read, &Resource::Organization { organization_id: actor.organization_id })?;
+        policy::authorize(
+            actor,
+            Action::Read,
+            &Resource::Organization { organization_id: actor.organization_id },
+        )?;
         let m = organization::Entity::find_by_id(actor.organization_id.0)
             .one(&self.db)
             .await?
@@ -140,8 +147,16 @@ impl Store {
         convert::organization(m)
     }
 
-    pub async fn update_organization(&self, actor: &Actor, patch: OrganizationPatch) -> StoreResult<Organization> {
-        policy::authorize(actor, Action::Update, &Resource::Organization { organization_id: actor.organization_id })?;
+    pub async fn update_organization(
+        &self,
+        actor: &Actor,
+        patch: OrganizationPatch,
+    ) -> StoreResult<Organization> {
+        policy::authorize(
+            actor,
+            Action::Update,
+            &Resource::Organization { organization_id: actor.organization_id },
+        )?;
         let name = patch.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
         let tx = self.write().await?;
         let current = organization::Entity::find_by_id(actor.organization_id.0)
@@ -172,7 +187,7 @@ impl Store {
         tenant: &str,
         subject: &str,
         token_roles: &RoleSet,
-    ) -> StoreResult<Option<(Actor, Person)>> {
+    ) -> StoreResult<Option<(Organization, Actor, Person)>> {
         let Some(org) = self.find_organization(tenant).await? else {
             return Ok(None);
         };
@@ -187,7 +202,7 @@ impl Store {
         };
         let person = convert::person(p);
         let actor = self.person_actor(&person, token_roles).await?;
-        Ok(Some((actor, person)))
+        Ok(Some((org, actor, person)))
     }
 
     /// The actor of a known person (also used by tests and seeding).
@@ -242,8 +257,6 @@ impl Store {
                 vec![org.0.into(), unit.0.into()],
             ))
             .await?;
-        rows.into_iter()
-            .map(|row| Ok(UnitId(row.try_get::<Uuid>("", "id")?)))
-            .collect()
+        rows.into_iter().map(|row| Ok(UnitId(row.try_get::<Uuid>("", "id")?))).collect()
     }
 }

@@ -5,7 +5,10 @@
 use crate::error::StoreResult;
 use goalgraph_domain::DomainError;
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    Select, Value,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -66,9 +69,7 @@ pub(crate) fn parse_date(s: &str) -> Option<Value> {
 }
 
 pub(crate) fn parse_time(s: &str) -> Option<Value> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| Value::from(t.with_timezone(&chrono::Utc)))
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| Value::from(t.with_timezone(&chrono::Utc)))
 }
 
 pub(crate) async fn fetch_page<E, C>(
@@ -86,19 +87,15 @@ where
         let value = (sort.parse)(&after.key)
             .ok_or_else(|| DomainError::invalid("after", "is not a cursor of this list"))?;
         let (beyond, id_beyond): (SimpleExpr, SimpleExpr) = match sort.direction {
-            SortDirection::Asc => (
-                Expr::col(sort.column).gt(value.clone()),
-                Expr::col(sort.id_column).gt(after.id),
-            ),
-            SortDirection::Desc => (
-                Expr::col(sort.column).lt(value.clone()),
-                Expr::col(sort.id_column).lt(after.id),
-            ),
+            SortDirection::Asc => {
+                (Expr::col(sort.column).gt(value.clone()), Expr::col(sort.id_column).gt(after.id))
+            }
+            SortDirection::Desc => {
+                (Expr::col(sort.column).lt(value.clone()), Expr::col(sort.id_column).lt(after.id))
+            }
         };
         select = select.filter(
-            Condition::any()
-                .add(beyond)
-                .add(Condition::all().add(sort.column.eq(value)).add(id_beyond)),
+            Condition::any().add(beyond).add(Condition::all().add(sort.column.eq(value)).add(id_beyond)),
         );
     }
     let order = match sort.direction {
@@ -113,8 +110,5 @@ where
         .await?;
     let has_next_page = rows.len() as u64 > args.first;
     rows.truncate(args.first as usize);
-    Ok(Page {
-        items: rows.into_iter().map(|m| ((sort.key_of)(&m), m)).collect(),
-        has_next_page,
-    })
+    Ok(Page { items: rows.into_iter().map(|m| ((sort.key_of)(&m), m)).collect(), has_next_page })
 }

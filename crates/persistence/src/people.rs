@@ -12,7 +12,10 @@ use goalgraph_domain::policy::{self, Action, Actor, Resource};
 use goalgraph_domain::values::{Email, Name};
 use goalgraph_domain::{DomainError, OrganizationId, PersonId, UnitId};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    Select, Set,
+};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -86,7 +89,11 @@ impl Store {
     }
 
     /// The people of `ids` the actor may see, in one statement.
-    pub async fn people_by_ids(&self, actor: &Actor, ids: &[PersonId]) -> StoreResult<HashMap<PersonId, Person>> {
+    pub async fn people_by_ids(
+        &self,
+        actor: &Actor,
+        ids: &[PersonId],
+    ) -> StoreResult<HashMap<PersonId, Person>> {
         if ids.is_empty() || !policy::can_read(actor, &person_resource(actor, None)) {
             return Ok(HashMap::new());
         }
@@ -114,7 +121,10 @@ impl Store {
             let pattern = like_pattern(term);
             q = q.filter(
                 Condition::any()
-                    .add(Expr::expr(Func::lower(Expr::col(person::Column::Name))).like(LikeExpr::new(pattern.clone()).escape('\\')))
+                    .add(
+                        Expr::expr(Func::lower(Expr::col(person::Column::Name)))
+                            .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                    )
                     .add(Expr::col(person::Column::Email).like(LikeExpr::new(pattern).escape('\\'))),
             );
         }
@@ -167,7 +177,11 @@ impl Store {
     }
 
     /// The units each person of `ids` manages, in one statement.
-    pub async fn managed_units(&self, actor: &Actor, ids: &[PersonId]) -> StoreResult<HashMap<PersonId, Vec<UnitId>>> {
+    pub async fn managed_units(
+        &self,
+        actor: &Actor,
+        ids: &[PersonId],
+    ) -> StoreResult<HashMap<PersonId, Vec<UnitId>>> {
         use crate::entity::unit_manager;
         if ids.is_empty() || !policy::can_read(actor, &person_resource(actor, None)) {
             return Ok(HashMap::new());
@@ -194,7 +208,12 @@ impl Store {
     }
 
     /// The chain of managers above `manager`, nearest first.
-    async fn manager_chain<C: ConnectionTrait>(&self, conn: &C, org: OrganizationId, manager: PersonId) -> StoreResult<Vec<PersonId>> {
+    async fn manager_chain<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrganizationId,
+        manager: PersonId,
+    ) -> StoreResult<Vec<PersonId>> {
         let rows = conn
             .query_all_raw(stmt(
                 self.db_backend(),
@@ -207,12 +226,16 @@ impl Store {
                 vec![org.0.into(), manager.0.into()],
             ))
             .await?;
-        rows.into_iter()
-            .map(|row| Ok(PersonId(row.try_get::<Uuid>("", "id")?)))
-            .collect()
+        rows.into_iter().map(|row| Ok(PersonId(row.try_get::<Uuid>("", "id")?))).collect()
     }
 
-    async fn check_manager_of(&self, tx: &WriteTx, org: OrganizationId, person: Option<PersonId>, manager: PersonId) -> StoreResult<()> {
+    async fn check_manager_of(
+        &self,
+        tx: &WriteTx,
+        org: OrganizationId,
+        person: Option<PersonId>,
+        manager: PersonId,
+    ) -> StoreResult<()> {
         person::Entity::find_by_id((org.0, manager.0))
             .one(tx.conn())
             .await?
@@ -266,7 +289,12 @@ impl Store {
         Ok(convert::person(m))
     }
 
-    pub async fn update_person(&self, actor: &Actor, id: PersonId, patch: PersonPatch) -> StoreResult<Person> {
+    pub async fn update_person(
+        &self,
+        actor: &Actor,
+        id: PersonId,
+        patch: PersonPatch,
+    ) -> StoreResult<Person> {
         policy::authorize(actor, Action::Update, &person_resource(actor, Some(id)))?;
         let name = patch.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
         let email = patch.email.as_deref().map(|e| Email::parse("email", e)).transpose()?;
@@ -283,10 +311,10 @@ impl Store {
             .ok_or(DomainError::not_found("person"))?;
         check_version("person", current.version, patch.expected_version)?;
         let before = convert::person(current.clone());
-        if let Some(roles) = &patch.roles {
-            if *roles != before.roles {
-                policy::authorize(actor, Action::ChangeRoles, &person_resource(actor, Some(id)))?;
-            }
+        if let Some(roles) = &patch.roles
+            && *roles != before.roles
+        {
+            policy::authorize(actor, Action::ChangeRoles, &person_resource(actor, Some(id)))?;
         }
         if let Some(unit) = patch.unit_id {
             self.check_unit_exists(&tx, org, unit).await?;
@@ -328,7 +356,11 @@ impl Store {
 
     /// Looks a person up by e-mail without an actor: for operators' commands
     /// such as `goalgraph token`.
-    pub async fn find_person_by_email(&self, org: OrganizationId, email: &str) -> StoreResult<Option<Person>> {
+    pub async fn find_person_by_email(
+        &self,
+        org: OrganizationId,
+        email: &str,
+    ) -> StoreResult<Option<Person>> {
         let email = Email::parse("email", email)?;
         Ok(self
             .people_of(org)

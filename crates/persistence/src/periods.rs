@@ -6,11 +6,11 @@ use crate::error::StoreResult;
 use crate::page::{self, CursorKey, Page, PageArgs, SortDirection, SortSpec};
 use crate::sql::id_in;
 use crate::store::Store;
+use chrono::NaiveDate;
 use goalgraph_domain::model::{Period, PeriodStatus, check_period_dates, check_version};
 use goalgraph_domain::policy::{self, Action, Actor, Resource};
 use goalgraph_domain::values::Name;
 use goalgraph_domain::{DomainError, OrganizationId, PeriodId};
-use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -55,7 +55,11 @@ impl Store {
         convert::period(m)
     }
 
-    pub async fn periods_by_ids(&self, actor: &Actor, ids: &[PeriodId]) -> StoreResult<HashMap<PeriodId, Period>> {
+    pub async fn periods_by_ids(
+        &self,
+        actor: &Actor,
+        ids: &[PeriodId],
+    ) -> StoreResult<HashMap<PeriodId, Period>> {
         if ids.is_empty() || !policy::can_read(actor, &period_resource(actor)) {
             return Ok(HashMap::new());
         }
@@ -142,7 +146,12 @@ impl Store {
         convert::period(m)
     }
 
-    pub async fn update_period(&self, actor: &Actor, id: PeriodId, patch: PeriodPatch) -> StoreResult<Period> {
+    pub async fn update_period(
+        &self,
+        actor: &Actor,
+        id: PeriodId,
+        patch: PeriodPatch,
+    ) -> StoreResult<Period> {
         policy::authorize(actor, Action::Update, &period_resource(actor))?;
         let name = patch.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
         let tx = self.write().await?;

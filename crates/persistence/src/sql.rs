@@ -20,12 +20,13 @@ pub fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
 /// `json_each` on SQLite (where UUIDs are stored as 16-byte blobs).
 pub fn id_in(backend: DbBackend, column: &str, ids: &[Uuid]) -> SimpleExpr {
     match backend {
-        DbBackend::Postgres => Expr::cust_with_values(
-            format!("{column} = ANY(?)"),
-            [Value::from(ids.to_vec())],
-        ),
+        DbBackend::Postgres => {
+            Expr::cust_with_values(format!("{column} = ANY(?)"), [Value::from(ids.to_vec())])
+        }
         _ => {
-            let json = serde_json::Value::from(ids.iter().map(|id| id.simple().to_string()).collect::<Vec<_>>()).to_string();
+            let json =
+                serde_json::Value::from(ids.iter().map(|id| id.simple().to_string()).collect::<Vec<_>>())
+                    .to_string();
             Expr::cust_with_values(
                 format!("{column} IN (SELECT unhex(value) FROM json_each(?))"),
                 [Value::from(json)],

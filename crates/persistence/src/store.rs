@@ -77,15 +77,15 @@ impl Store {
             .acquire_timeout(options.acquire_timeout)
             .sqlx_logging(false);
         if backend == Backend::Sqlite {
-            if let Some(dir) = sqlite_path(url).and_then(|p| p.parent().map(Path::to_owned)) {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(&dir).map_err(|e| {
-                        StoreError::Database(sea_orm::DbErr::Custom(format!(
-                            "cannot create the data directory {}: {e}",
-                            dir.display()
-                        )))
-                    })?;
-                }
+            if let Some(dir) = sqlite_path(url).and_then(|p| p.parent().map(Path::to_owned))
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    StoreError::Database(sea_orm::DbErr::Custom(format!(
+                        "cannot create the data directory {}: {e}",
+                        dir.display()
+                    )))
+                })?;
             }
             let busy = options.busy_timeout;
             opts.map_sqlx_sqlite_opts(move |o| {

@@ -12,7 +12,8 @@ use goalgraph_domain::values::Name;
 use goalgraph_domain::{DomainError, OrganizationId, PersonId, UnitId};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -53,12 +54,7 @@ fn unit_resource(actor: &Actor, id: Option<UnitId>) -> Resource {
 
 /// `%term%` for LIKE, with the wildcards of the term escaped.
 pub(crate) fn like_pattern(term: &str) -> String {
-    let escaped = term
-        .trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = term.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -75,11 +71,14 @@ impl Store {
         unit::Entity::find().filter(unit::Column::OrganizationId.eq(org.0))
     }
 
-    async fn load_unit<C: ConnectionTrait>(&self, conn: &C, org: OrganizationId, id: UnitId) -> StoreResult<Unit> {
-        let m = unit::Entity::find_by_id((org.0, id.0))
-            .one(conn)
-            .await?
-            .ok_or(DomainError::not_found("unit"))?;
+    async fn load_unit<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrganizationId,
+        id: UnitId,
+    ) -> StoreResult<Unit> {
+        let m =
+            unit::Entity::find_by_id((org.0, id.0)).one(conn).await?.ok_or(DomainError::not_found("unit"))?;
         convert::unit(m)
     }
 
@@ -123,7 +122,10 @@ impl Store {
             q = q.filter(unit::Column::Kind.eq(kind.as_str()));
         }
         if let Some(term) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
-            q = q.filter(Expr::expr(Func::lower(Expr::col(unit::Column::Name))).like(LikeExpr::new(like_pattern(term)).escape('\\')));
+            q = q.filter(
+                Expr::expr(Func::lower(Expr::col(unit::Column::Name)))
+                    .like(LikeExpr::new(like_pattern(term)).escape('\\')),
+            );
         }
         q
     }
@@ -171,8 +173,39 @@ impl Store {
         Ok(self.filtered_units(actor, filter).count(&self.db).await?)
     }
 
+    /// The children of each unit in `parents`, by name, in one statement.
+    pub async fn children_of(
+        &self,
+        actor: &Actor,
+        parents: &[UnitId],
+    ) -> StoreResult<HashMap<UnitId, Vec<Unit>>> {
+        if parents.is_empty() || !policy::can_read(actor, &unit_resource(actor, None)) {
+            return Ok(HashMap::new());
+        }
+        let raw: Vec<Uuid> = parents.iter().map(|i| i.0).collect();
+        let rows = self
+            .units_of(actor.organization_id)
+            .filter(id_in(self.db_backend(), "units.parent_id", &raw))
+            .order_by_asc(unit::Column::Name)
+            .order_by_asc(unit::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut out: HashMap<UnitId, Vec<Unit>> = HashMap::new();
+        for m in rows {
+            let u = convert::unit(m)?;
+            if let Some(parent) = u.parent_id {
+                out.entry(parent).or_default().push(u);
+            }
+        }
+        Ok(out)
+    }
+
     /// Managers of each unit in `ids`, in one statement.
-    pub async fn unit_managers(&self, actor: &Actor, ids: &[UnitId]) -> StoreResult<HashMap<UnitId, Vec<PersonId>>> {
+    pub async fn unit_managers(
+        &self,
+        actor: &Actor,
+        ids: &[UnitId],
+    ) -> StoreResult<HashMap<UnitId, Vec<PersonId>>> {
         if ids.is_empty() || !policy::can_read(actor, &unit_resource(actor, None)) {
             return Ok(HashMap::new());
         }
@@ -218,7 +251,11 @@ impl Store {
         let name = Name::parse("name", &new.name)?;
         let external_id = external_id("externalId", new.external_id.as_deref())?;
         if new.kind == UnitKind::Company {
-            return Err(DomainError::invalid("kind", "an organization has exactly one COMPANY unit, created with it").into());
+            return Err(DomainError::invalid(
+                "kind",
+                "an organization has exactly one COMPANY unit, created with it",
+            )
+            .into());
         }
         let org = actor.organization_id;
         let tx = self.write().await?;
@@ -270,7 +307,13 @@ impl Store {
     }
 
     /// Re-parents a unit; a move below its own subtree is rejected.
-    pub async fn move_unit(&self, actor: &Actor, id: UnitId, parent_id: UnitId, expected_version: Option<i32>) -> StoreResult<Unit> {
+    pub async fn move_unit(
+        &self,
+        actor: &Actor,
+        id: UnitId,
+        parent_id: UnitId,
+        expected_version: Option<i32>,
+    ) -> StoreResult<Unit> {
         policy::authorize(actor, Action::Update, &unit_resource(actor, Some(id)))?;
         let org = actor.organization_id;
         let tx = self.write().await?;
@@ -292,7 +335,12 @@ impl Store {
     }
 
     /// Deletes an empty unit: no sub-units, no people. The company stays.
-    pub async fn delete_unit(&self, actor: &Actor, id: UnitId, expected_version: Option<i32>) -> StoreResult<Unit> {
+    pub async fn delete_unit(
+        &self,
+        actor: &Actor,
+        id: UnitId,
+        expected_version: Option<i32>,
+    ) -> StoreResult<Unit> {
         policy::authorize(actor, Action::Delete, &unit_resource(actor, Some(id)))?;
         let org = actor.organization_id;
         let tx = self.write().await?;
@@ -307,7 +355,11 @@ impl Store {
         }
         let children = self.units_of(org).filter(unit::Column::ParentId.eq(id.0)).count(tx.conn()).await?;
         if children > 0 {
-            return Err(DomainError::invalid("id", format!("the unit still has {children} sub-unit(s); move or delete them first")).into());
+            return Err(DomainError::invalid(
+                "id",
+                format!("the unit still has {children} sub-unit(s); move or delete them first"),
+            )
+            .into());
         }
         let people = person::Entity::find()
             .filter(person::Column::OrganizationId.eq(org.0))
@@ -315,7 +367,11 @@ impl Store {
             .count(tx.conn())
             .await?;
         if people > 0 {
-            return Err(DomainError::invalid("id", format!("the unit still has {people} person(s); move them first")).into());
+            return Err(DomainError::invalid(
+                "id",
+                format!("the unit still has {people} person(s); move them first"),
+            )
+            .into());
         }
         unit::Entity::delete_by_id((org.0, id.0)).exec(tx.conn()).await?;
         tx.commit().await?;
@@ -323,7 +379,12 @@ impl Store {
     }
 
     /// Replaces the managers of a unit.
-    pub async fn set_unit_managers(&self, actor: &Actor, id: UnitId, managers: &[PersonId]) -> StoreResult<Unit> {
+    pub async fn set_unit_managers(
+        &self,
+        actor: &Actor,
+        id: UnitId,
+        managers: &[PersonId],
+    ) -> StoreResult<Unit> {
         policy::authorize(actor, Action::Update, &unit_resource(actor, Some(id)))?;
         let org = actor.organization_id;
         let tx = self.write().await?;
@@ -342,7 +403,11 @@ impl Store {
                 .all(tx.conn())
                 .await?;
             if let Some(missing) = requested.iter().position(|w| !found.contains(w)) {
-                return Err(DomainError::invalid(format!("managerIds[{missing}]"), "no such person in this organization").into());
+                return Err(DomainError::invalid(
+                    format!("managerIds[{missing}]"),
+                    "no such person in this organization",
+                )
+                .into());
             }
         }
         unit_manager::Entity::delete_many()

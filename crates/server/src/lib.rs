@@ -4,4 +4,13 @@
 //! The only crate that knows HTTP. It depends on api, persistence and
 //! domain; nothing depends on it but the binary and the end-to-end tests.
 
+pub mod app;
 pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod seed;
+pub mod telemetry;
+
+pub use app::{App, RunningServer, ServerError};
+pub use config::Config;

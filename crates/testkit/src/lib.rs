@@ -105,9 +105,7 @@ impl TestDb {
     /// `TEST_DATABASE_URL` names.
     pub async fn postgres() -> Self {
         let admin_url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| panic!("{SKIP_REASON}"));
-        let template = PG_TEMPLATE
-            .get_or_init(|| async { ensure_pg_template(&admin_url).await })
-            .await;
+        let template = PG_TEMPLATE.get_or_init(|| async { ensure_pg_template(&admin_url).await }).await;
         let name = format!("goalgraph_test_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(&admin_url)
             .await
@@ -132,9 +130,8 @@ impl Drop for TestDb {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             rt.block_on(async {
                 let admin = Database::connect(&admin_url).await.ok()?;
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
+                let _ =
+                    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                 admin.close().await.ok()
             })
         })
@@ -143,9 +140,7 @@ impl Drop for TestDb {
 }
 
 async fn exec(db: &DatabaseConnection, sql: &str) {
-    db.execute_unprepared(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    db.execute_unprepared(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// Replaces the database name in a PostgreSQL URL.
@@ -200,9 +195,7 @@ async fn ensure_pg_template(admin_url: &str) -> String {
         let building = format!("{name}_building");
         exec(&conn, &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).await;
         exec(&conn, &format!("CREATE DATABASE {building}")).await;
-        let db = Database::connect(&with_database(admin_url, &building))
-            .await
-            .expect("connect to template");
+        let db = Database::connect(&with_database(admin_url, &building)).await.expect("connect to template");
         Migrator::up(&db, None).await.expect("migrate template");
         db.close().await.expect("close template");
         exec(&conn, &format!("ALTER DATABASE {building} RENAME TO {name}")).await;
@@ -220,6 +213,9 @@ mod tests {
     fn database_names_are_replaced() {
         assert_eq!(with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
         assert_eq!(with_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
-        assert_eq!(with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
     }
 }

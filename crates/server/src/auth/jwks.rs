@@ -76,22 +76,14 @@ impl KeyStore {
     /// usable key.
     pub async fn load(settings: &AuthSettings) -> Result<Arc<KeyStore>, AuthSetupError> {
         // An empty value (e.g. an unset environment override) counts as unset.
-        let file = settings
-            .jwks_file
-            .as_ref()
-            .filter(|p| !p.as_os_str().is_empty());
-        let url = settings
-            .jwks_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty());
+        let file = settings.jwks_file.as_ref().filter(|p| !p.as_os_str().is_empty());
+        let url = settings.jwks_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
         let source = match (file, url) {
             (None, None) => return Err(AuthSetupError::NoKeySource),
             (Some(_), Some(_)) => return Err(AuthSetupError::ConflictingKeySources),
             (Some(path), None) => Source::File(path.clone()),
             (None, Some(url)) => {
-                let parsed =
-                    reqwest::Url::parse(url).map_err(|_| AuthSetupError::InvalidJwksUrl)?;
+                let parsed = reqwest::Url::parse(url).map_err(|_| AuthSetupError::InvalidJwksUrl)?;
                 if !matches!(parsed.scheme(), "http" | "https") {
                     return Err(AuthSetupError::InvalidJwksUrl);
                 }
@@ -100,10 +92,7 @@ impl KeyStore {
                     .connect_timeout(Duration::from_secs(3))
                     .build()
                     .map_err(AuthSetupError::HttpClient)?;
-                Source::Url {
-                    client,
-                    url: url.to_owned(),
-                }
+                Source::Url { client, url: url.to_owned() }
             }
         };
 
@@ -186,14 +175,11 @@ impl KeyStore {
 
         let key = match self.key(&kid) {
             Some(key) => key,
-            None => self
-                .reload_for_unknown_kid(&kid)
-                .await
-                .ok_or(AuthError::UnknownKid)?,
+            None => self.reload_for_unknown_kid(&kid).await.ok_or(AuthError::UnknownKid)?,
         };
 
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &self.validation)
-            .map_err(map_jwt_error)?
+            .map_err(|error| map_jwt_error(&error, token))?
             .claims;
         self.identity(&claims)
     }
@@ -234,19 +220,11 @@ impl KeyStore {
 
     async fn fetch(&self) -> Result<Vec<u8>, AuthSetupError> {
         match &self.source {
-            Source::File(path) => {
-                tokio::fs::read(path)
-                    .await
-                    .map_err(|source| AuthSetupError::ReadJwks {
-                        path: path.clone(),
-                        source,
-                    })
-            }
+            Source::File(path) => tokio::fs::read(path)
+                .await
+                .map_err(|source| AuthSetupError::ReadJwks { path: path.clone(), source }),
             Source::Url { client, url } => {
-                let fetch_error = |source| AuthSetupError::FetchJwks {
-                    url: url.clone(),
-                    source,
-                };
+                let fetch_error = |source| AuthSetupError::FetchJwks { url: url.clone(), source };
                 let response = client
                     .get(url)
                     .header(reqwest::header::ACCEPT, "application/json")
@@ -254,10 +232,7 @@ impl KeyStore {
                     .await
                     .and_then(reqwest::Response::error_for_status)
                     .map_err(fetch_error)?;
-                if response
-                    .content_length()
-                    .is_some_and(|len| len > MAX_JWKS_BYTES as u64)
-                {
+                if response.content_length().is_some_and(|len| len > MAX_JWKS_BYTES as u64) {
                     return Err(AuthSetupError::InvalidJwks("document too large".to_owned()));
                 }
                 let body = response.bytes().await.map_err(fetch_error)?;
@@ -296,12 +271,7 @@ impl KeyStore {
             Some(name) => parse_roles(lookup_claim(claims, name))?,
             None => Vec::new(),
         };
-        Ok(VerifiedToken {
-            subject,
-            tenant,
-            roles,
-            expires_at,
-        })
+        Ok(VerifiedToken { subject, tenant, roles, expires_at })
     }
 }
 
@@ -323,14 +293,11 @@ pub(super) fn validation(settings: &AuthSettings) -> Validation {
 /// Decodes the header and returns its `kid` if `alg` is RS256.
 fn checked_header_kid(token: &str) -> Result<String, AuthError> {
     let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(AuthError::Malformed);
     };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(header)
-        .map_err(|_| AuthError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD.decode(header).map_err(|_| AuthError::Malformed)?;
     let Ok(Value::Object(header)) = serde_json::from_slice::<Value>(&bytes) else {
         return Err(AuthError::Malformed);
     };
@@ -350,12 +317,11 @@ fn checked_header_kid(token: &str) -> Result<String, AuthError> {
     }
 }
 
-fn map_jwt_error(error: jsonwebtoken::errors::Error) -> AuthError {
+fn map_jwt_error(error: &jsonwebtoken::errors::Error, token: &str) -> AuthError {
     match error.kind() {
-        ErrorKind::InvalidToken
-        | ErrorKind::Base64(_)
-        | ErrorKind::Json(_)
-        | ErrorKind::Utf8(_) => AuthError::Malformed,
+        ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
+            AuthError::Malformed
+        }
         ErrorKind::InvalidSignature => AuthError::BadSignature,
         ErrorKind::InvalidAlgorithm
         | ErrorKind::InvalidAlgorithmName
@@ -365,10 +331,27 @@ fn map_jwt_error(error: jsonwebtoken::errors::Error) -> AuthError {
         ErrorKind::ImmatureSignature => AuthError::NotYetValid,
         ErrorKind::InvalidIssuer => AuthError::InvalidIssuer,
         ErrorKind::InvalidAudience => AuthError::InvalidAudience,
+        // The library reports a claim of the wrong type (e.g. a string
+        // `exp`) as missing; tell the two apart for the error label.
+        ErrorKind::MissingRequiredClaim(claim) if claim_present(token, claim) => {
+            AuthError::InvalidClaim(claim_label(claim))
+        }
         ErrorKind::MissingRequiredClaim(claim) => AuthError::MissingClaim(claim_label(claim)),
         ErrorKind::InvalidClaimFormat(claim) => AuthError::InvalidClaim(claim_label(claim)),
         _ => AuthError::Internal,
     }
+}
+
+/// Whether the payload has a non-null `claim`. Only refines an error label:
+/// required claims are checked after the signature, so the payload is the
+/// issuer's, but nothing is accepted on the strength of this.
+fn claim_present(token: &str, claim: &str) -> bool {
+    token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
+        .and_then(|bytes| serde_json::from_slice::<Map<String, Value>>(&bytes).ok())
+        .is_some_and(|claims| claims.get(claim).is_some_and(|v| !v.is_null()))
 }
 
 /// Maps a library claim name onto a static label (bounded set of values).
@@ -437,8 +420,8 @@ pub(super) fn parse_key_set(document: &[u8]) -> Result<KeySet, AuthSetupError> {
     struct RawSet {
         keys: Vec<Value>,
     }
-    let raw: RawSet = serde_json::from_slice(document)
-        .map_err(|e| AuthSetupError::InvalidJwks(e.to_string()))?;
+    let raw: RawSet =
+        serde_json::from_slice(document).map_err(|e| AuthSetupError::InvalidJwks(e.to_string()))?;
 
     let mut set = KeySet::new();
     for raw_key in raw.keys {
@@ -478,12 +461,8 @@ fn usable_key(jwk: &Jwk) -> Result<DecodingKey, &'static str> {
     let AlgorithmParameters::RSA(params) = &jwk.algorithm else {
         return Err("not an RSA key");
     };
-    let n = URL_SAFE_NO_PAD
-        .decode(&params.n)
-        .map_err(|_| "bad modulus")?;
-    let e = URL_SAFE_NO_PAD
-        .decode(&params.e)
-        .map_err(|_| "bad exponent")?;
+    let n = URL_SAFE_NO_PAD.decode(&params.n).map_err(|_| "bad modulus")?;
+    let e = URL_SAFE_NO_PAD.decode(&params.e).map_err(|_| "bad exponent")?;
     // Validated now so that a broken key fails the load, not every request.
     let public = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
         .map_err(|_| "invalid RSA public key")?;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
-    RSAKeyParameters, RSAKeyType, ThumbprintHash,
+    AlgorithmParameters, CommonParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, RSAKeyParameters,
+    RSAKeyType, ThumbprintHash,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::RsaPrivateKey;
@@ -50,9 +50,7 @@ pub struct LocalKeys {
 impl std::fmt::Debug for LocalKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The private key never appears in logs.
-        f.debug_struct("LocalKeys")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("LocalKeys").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -82,9 +80,7 @@ impl LocalKeys {
 
     /// Wraps an RSA private key.
     pub(crate) fn from_private_key(private: &RsaPrivateKey) -> Result<LocalKeys, AuthSetupError> {
-        let der = private
-            .to_pkcs1_der()
-            .map_err(|e| AuthSetupError::LocalKey(e.to_string()))?;
+        let der = private.to_pkcs1_der().map_err(|e| AuthSetupError::LocalKey(e.to_string()))?;
         let encoding = EncodingKey::from_rsa_der(der.as_bytes());
 
         let public = private.to_public_key();
@@ -109,9 +105,7 @@ impl LocalKeys {
 
     /// The public key as a JWK set (kty RSA, use sig, alg RS256, kid, n, e).
     pub fn jwks(&self) -> JwkSet {
-        JwkSet {
-            keys: vec![self.jwk.clone()],
-        }
+        JwkSet { keys: vec![self.jwk.clone()] }
     }
 
     /// Signs an RS256 token with claims `iss`, `aud`, `sub`, `iat`, `exp`
@@ -137,10 +131,7 @@ impl LocalKeys {
         claims.insert("aud".to_owned(), audience.into());
         claims.insert("sub".to_owned(), subject.into());
         claims.insert("iat".to_owned(), now.into());
-        claims.insert(
-            "exp".to_owned(),
-            now.saturating_add(ttl.num_seconds()).into(),
-        );
+        claims.insert("exp".to_owned(), now.saturating_add(ttl.num_seconds()).into());
         claims.insert(tenant_claim.to_owned(), tenant.into());
         self.sign_claims(&Value::Object(claims))
     }
@@ -169,10 +160,7 @@ impl LocalKeys {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> AuthSetupError + '_ {
-    move |source| AuthSetupError::LocalKeyIo {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| AuthSetupError::LocalKeyIo { path: path.to_path_buf(), source }
 }
 
 fn temp_sibling(path: &Path) -> PathBuf {
@@ -191,9 +179,8 @@ fn read_private_key(path: &Path) -> Result<Option<RsaPrivateKey>, AuthSetupError
     };
     warn_if_readable_by_others(path);
     let pem = pem.expose_secret();
-    let private = RsaPrivateKey::from_pkcs8_pem(pem)
-        .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
-        .map_err(|_| {
+    let private =
+        RsaPrivateKey::from_pkcs8_pem(pem).or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem)).map_err(|_| {
             AuthSetupError::LocalKey(format!(
                 "{} is not an RSA private key in PKCS#8 or PKCS#1 PEM",
                 path.display()
@@ -215,9 +202,8 @@ fn create_private_key(path: &Path) -> Result<RsaPrivateKey, AuthSetupError> {
     let mut rng = rand::rngs::OsRng;
     let private = RsaPrivateKey::new(&mut rng, KEY_BITS)
         .map_err(|e| AuthSetupError::LocalKey(format!("generate: {e}")))?;
-    let pem = private
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| AuthSetupError::LocalKey(format!("encode: {e}")))?;
+    let pem =
+        private.to_pkcs8_pem(LineEnding::LF).map_err(|e| AuthSetupError::LocalKey(format!("encode: {e}")))?;
 
     let tmp = temp_sibling(path);
     let written = write_private(&tmp, pem.as_bytes()).and_then(|()| fs::hard_link(&tmp, path));

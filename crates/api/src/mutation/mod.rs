@@ -1,0 +1,18 @@
+//! Mutations, one object per feature, merged into the root. Each takes one
+//! input object, runs as one transaction and returns a payload with the
+//! changed objects.
+
+mod organization;
+mod people;
+mod periods;
+mod units;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    organization::OrganizationMutation,
+    units::UnitMutation,
+    people::PersonMutation,
+    periods::PeriodMutation,
+);

@@ -1,0 +1,199 @@
+//! The root query.
+
+use crate::connection::{self, Conn, OrderDirection};
+use crate::context::data;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{NodeType, decode_any, decode_id};
+use crate::types::enums::{PeriodStatus, UnitKind};
+use crate::types::unit::{PersonOrderBy, UnitOrderBy, people_connection};
+use crate::types::{Node, OrganizationNode, PeriodNode, PersonNode, UnitNode};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use goalgraph_domain::{PersonId, UnitId};
+use goalgraph_persistence::{PeopleFilter, PeriodOrder, StoreError, UnitFilter};
+
+#[derive(Default)]
+pub struct Query;
+
+/// Narrows a list of units.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct UnitFilterInput {
+    /// Only the direct children of this unit.
+    pub parent_id: Option<ID>,
+    pub kind: Option<UnitKind>,
+    /// Case-insensitive substring of the name.
+    pub search: Option<String>,
+}
+
+/// Narrows a list of people.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct PeopleQueryFilter {
+    /// Only the people of this unit (not of its sub-units).
+    pub unit_id: Option<ID>,
+    /// Only the direct reports of this person.
+    pub manager_id: Option<ID>,
+    pub active: Option<bool>,
+    /// Case-insensitive substring of the name or e-mail address.
+    pub search: Option<String>,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum PeriodOrderField {
+    #[default]
+    StartDate,
+    Name,
+}
+
+#[derive(InputObject, Clone, Copy, Debug, Default)]
+pub struct PeriodOrderBy {
+    #[graphql(default)]
+    pub field: PeriodOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// Missing and invisible are the same to a reader: `None`.
+fn found<T>(result: Result<T, StoreError>) -> ApiResult<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::Domain(goalgraph_domain::DomainError::NotFound { .. })) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn load_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
+    let d = data(ctx)?;
+    let actor = &d.ctx.actor;
+    let Some((node, uuid)) = decode_any(id) else { return Ok(None) };
+    Ok(match node {
+        NodeType::Organization => found(d.store.organization(actor).await)?
+            .filter(|o| o.id.0 == uuid)
+            .map(|o| Node::Organization(OrganizationNode(o))),
+        NodeType::Unit => found(d.store.unit(actor, uuid.into()).await)?.map(|u| Node::Unit(UnitNode(u))),
+        NodeType::Person => {
+            found(d.store.person(actor, uuid.into()).await)?.map(|p| Node::Person(PersonNode(p)))
+        }
+        NodeType::Period => {
+            found(d.store.period(actor, uuid.into()).await)?.map(|p| Node::Period(PeriodNode(p)))
+        }
+    })
+}
+
+#[Object]
+impl Query {
+    /// Any object by its global id; null when it does not exist or the
+    /// caller may not see it.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+        load_node(ctx, &id).await
+    }
+
+    /// Several objects by global id, in the order asked; null for each one
+    /// that does not exist or is hidden.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
+        let max = data(ctx)?.ctx.settings.max_page_size as usize;
+        if ids.len() > max {
+            return Err(ApiError::bad_input("ids", format!("at most {max} ids")));
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(load_node(ctx, &id).await?);
+        }
+        Ok(out)
+    }
+
+    /// The person the request is authenticated as; null for integrations.
+    async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Option<PersonNode>> {
+        Ok(data(ctx)?.ctx.person.clone().map(PersonNode))
+    }
+
+    /// The caller's organization.
+    async fn organization(&self, ctx: &Context<'_>) -> ApiResult<OrganizationNode> {
+        let d = data(ctx)?;
+        Ok(OrganizationNode(d.store.organization(&d.ctx.actor).await?))
+    }
+
+    /// The units of the organization.
+    async fn units(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UnitFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+        order_by: Option<UnitOrderBy>,
+    ) -> ApiResult<Conn<UnitNode>> {
+        let d = data(ctx)?;
+        let filter = filter.unwrap_or_default();
+        let store_filter = UnitFilter {
+            parent_id: filter
+                .parent_id
+                .as_ref()
+                .map(|id| decode_id::<UnitId>("filter.parentId", NodeType::Unit, id))
+                .transpose()?,
+            kind: filter.kind.map(Into::into),
+            search: filter.search,
+        };
+        let had_cursor = after.is_some();
+        let args = connection::page_args(ctx, first, after)?;
+        let order = order_by.unwrap_or_default();
+        let page = d
+            .store
+            .list_units(&d.ctx.actor, &store_filter, order.field.into(), order.direction.into(), &args)
+            .await?;
+        let total = if connection::wants_total(ctx) {
+            d.store.count_units(&d.ctx.actor, &store_filter).await?
+        } else {
+            0
+        };
+        Ok(connection::build(page, had_cursor, total, UnitNode))
+    }
+
+    /// The people of the organization.
+    async fn people(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PeopleQueryFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        order_by: Option<PersonOrderBy>,
+    ) -> ApiResult<Conn<PersonNode>> {
+        let filter = filter.unwrap_or_default();
+        let store_filter = PeopleFilter {
+            unit_id: filter
+                .unit_id
+                .as_ref()
+                .map(|id| decode_id::<UnitId>("filter.unitId", NodeType::Unit, id))
+                .transpose()?,
+            manager_id: filter
+                .manager_id
+                .as_ref()
+                .map(|id| decode_id::<PersonId>("filter.managerId", NodeType::Person, id))
+                .transpose()?,
+            active: filter.active,
+            search: filter.search,
+        };
+        people_connection(ctx, store_filter, first, after, order_by).await
+    }
+
+    /// The goal cycles of the organization.
+    async fn periods(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<PeriodStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        order_by: Option<PeriodOrderBy>,
+    ) -> ApiResult<Conn<PeriodNode>> {
+        let d = data(ctx)?;
+        let status = status.map(Into::into);
+        let had_cursor = after.is_some();
+        let args = connection::page_args(ctx, first, after)?;
+        let order = order_by.unwrap_or_default();
+        let field = match order.field {
+            PeriodOrderField::StartDate => PeriodOrder::StartDate,
+            PeriodOrderField::Name => PeriodOrder::Name,
+        };
+        let page = d.store.list_periods(&d.ctx.actor, status, field, order.direction.into(), &args).await?;
+        let total =
+            if connection::wants_total(ctx) { d.store.count_periods(&d.ctx.actor, status).await? } else { 0 };
+        Ok(connection::build(page, had_cursor, total, PeriodNode))
+    }
+}

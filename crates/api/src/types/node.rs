@@ -1,0 +1,15 @@
+//! The Relay `Node` interface.
+
+use super::{OrganizationNode, PeriodNode, PersonNode, UnitNode};
+use async_graphql::{ID, Interface};
+
+/// An object with a global id, fetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global id."))]
+#[allow(clippy::large_enum_variant)]
+pub enum Node {
+    Organization(OrganizationNode),
+    Unit(UnitNode),
+    Person(PersonNode),
+    Period(PeriodNode),
+}

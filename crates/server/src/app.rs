@@ -1,0 +1,161 @@
+//! Assembling and running the server: store, migrations, keys, router.
+
+use crate::auth::{AuthSetupError, KeyStore, LocalKeys};
+use crate::config::Config;
+use crate::http::{AppState, router};
+use goalgraph_persistence::{Store, StoreError, StoreOptions};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("authentication setup: {0}")]
+    Auth(#[from] AuthSetupError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A ready-to-serve application.
+pub struct App {
+    pub state: Arc<AppState>,
+    /// The development signing key, when no identity provider is configured.
+    pub local_keys: Option<Arc<LocalKeys>>,
+}
+
+/// Opens the configured database and applies pending migrations.
+pub async fn open_store(config: &Config) -> Result<Store, ServerError> {
+    let options = StoreOptions { max_connections: config.max_connections, ..StoreOptions::default() };
+    let store = Store::connect(&config.database_url(), &options).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Loads the development key from the data directory, creating it on first
+/// use (key generation blocks for a moment: off the async threads).
+pub async fn local_keys(config: &Config) -> Result<Arc<LocalKeys>, ServerError> {
+    let dir = config.data_dir.clone();
+    let keys = tokio::task::spawn_blocking(move || LocalKeys::load_or_create(&dir))
+        .await
+        .map_err(|e| ServerError::Other(format!("key generation failed: {e}")))??;
+    Ok(Arc::new(keys))
+}
+
+impl App {
+    /// Connects, migrates and sets up token verification. Without an
+    /// identity provider, tokens are verified against the key generated in
+    /// the data directory.
+    pub async fn build(config: Config) -> Result<Self, ServerError> {
+        let store = open_store(&config).await?;
+        Self::with_store(config, store).await
+    }
+
+    pub async fn with_store(mut config: Config, store: Store) -> Result<Self, ServerError> {
+        let local_keys = if config.uses_local_keys() {
+            let keys = local_keys(&config).await?;
+            config.auth.jwks_file = Some(crate::auth::jwks_path(&config.data_dir));
+            Some(keys)
+        } else {
+            None
+        };
+        let keys = KeyStore::load(&config.auth).await?;
+        keys.spawn_refresh();
+        let schema = goalgraph_api::build_schema();
+        let state = Arc::new(AppState { store, schema, keys, config: Arc::new(config) });
+        Ok(Self { state, local_keys })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let app = router(self.state.clone());
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+        Ok(())
+    }
+}
+
+/// A server running in the background (tests, benchmarks).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    pub local_keys: Option<Arc<LocalKeys>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
+impl RunningServer {
+    /// Builds the app and serves it on `config.bind` (port 0 picks a free one).
+    pub async fn start(config: Config) -> Result<Self, ServerError> {
+        let app = App::build(config).await?;
+        Self::start_app(app).await
+    }
+
+    pub async fn start_app(app: App) -> Result<Self, ServerError> {
+        let listener = TcpListener::bind(&app.state.config.bind).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let state = app.state.clone();
+        let local_keys = app.local_keys.clone();
+        let handle = tokio::spawn(app.serve(listener, async {
+            let _ = rx.await;
+        }));
+        Ok(Self { addr, state, local_keys, shutdown: Some(tx), handle: Some(handle) })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn stop(mut self) -> Result<(), ServerError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.handle.take() {
+            Some(handle) => handle.await.map_err(|e| ServerError::Other(e.to_string()))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining requests in flight");
+}

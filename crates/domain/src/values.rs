@@ -115,12 +115,14 @@ impl Slug {
             && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !value.starts_with('-')
             && !value.ends_with('-');
-        if ok {
+        // A slug that reads as a UUID would shadow the organization with
+        // that id, since tokens may name their tenant either way.
+        if ok && uuid::Uuid::parse_str(value).is_err() {
             Ok(Self(value.to_owned()))
         } else {
             Err(DomainError::invalid(
                 field,
-                "must be 2-63 lower-case letters, digits or dashes, not starting or ending with a dash",
+                "must be 2-63 lower-case letters, digits or dashes, not starting or ending with a dash, and not a UUID",
             ))
         }
     }
@@ -237,6 +239,7 @@ mod tests {
         assert!(Slug::parse("s", "-acme").is_err());
         assert!(Slug::parse("s", "a").is_err());
         assert!(Slug::parse("s", "acme-2").is_ok());
+        assert!(Slug::parse("s", "01a20333-a2f1-715b-a4ea-9762208afae1").is_err());
     }
 
     #[test]

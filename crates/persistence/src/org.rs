@@ -10,7 +10,9 @@ use goalgraph_domain::policy::{self, Action, Actor, Principal, Resource};
 use goalgraph_domain::settings::{OrganizationSettings, SettingsPatch};
 use goalgraph_domain::values::{Email, Name, Slug, TimeZoneName};
 use goalgraph_domain::{DomainError, OrganizationId, PersonId, UnitId};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -160,6 +162,7 @@ impl Store {
         let name = patch.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
         let tx = self.write().await?;
         let current = organization::Entity::find_by_id(actor.organization_id.0)
+            .lock_exclusive()
             .one(tx.conn())
             .await?
             .ok_or(DomainError::not_found("organization"))?;
@@ -236,6 +239,19 @@ impl Store {
             managed_units,
             unit_lineage,
         })
+    }
+
+    /// Serialises structural changes of one tenant (re-parenting units,
+    /// changing line managers): two concurrent moves must not each pass the
+    /// cycle check against the tree as it was before the other. Locks the
+    /// organization row on PostgreSQL; SQLite writers are serialised anyway.
+    pub(crate) async fn lock_tenant(
+        &self,
+        tx: &crate::store::WriteTx,
+        org: OrganizationId,
+    ) -> StoreResult<()> {
+        organization::Entity::find_by_id(org.0).lock_exclusive().one(tx.conn()).await?;
+        Ok(())
     }
 
     /// Ancestors of a unit, nearest first (the unit itself excluded).

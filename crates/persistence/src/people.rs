@@ -14,7 +14,7 @@ use goalgraph_domain::{DomainError, OrganizationId, PersonId, UnitId};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    Select, Set,
+    QuerySelect, Select, Set,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -305,7 +305,11 @@ impl Store {
         };
         let org = actor.organization_id;
         let tx = self.write().await?;
+        if matches!(patch.manager_id, Some(Some(_))) {
+            self.lock_tenant(&tx, org).await?;
+        }
         let current = person::Entity::find_by_id((org.0, id.0))
+            .lock_exclusive()
             .one(tx.conn())
             .await?
             .ok_or(DomainError::not_found("person"))?;

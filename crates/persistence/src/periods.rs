@@ -11,7 +11,9 @@ use goalgraph_domain::model::{Period, PeriodStatus, check_period_dates, check_ve
 use goalgraph_domain::policy::{self, Action, Actor, Resource};
 use goalgraph_domain::values::Name;
 use goalgraph_domain::{DomainError, OrganizationId, PeriodId};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select, Set,
+};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -156,6 +158,7 @@ impl Store {
         let name = patch.name.as_deref().map(|n| Name::parse("name", n)).transpose()?;
         let tx = self.write().await?;
         let current = period::Entity::find_by_id((actor.organization_id.0, id.0))
+            .lock_exclusive()
             .one(tx.conn())
             .await?
             .ok_or(DomainError::not_found("period"))?;
@@ -192,6 +195,7 @@ impl Store {
         policy::authorize(actor, action, &period_resource(actor))?;
         let tx = self.write().await?;
         let current = period::Entity::find_by_id((actor.organization_id.0, id.0))
+            .lock_exclusive()
             .one(tx.conn())
             .await?
             .ok_or(DomainError::not_found("period"))?;

@@ -21,7 +21,7 @@ pub fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
 pub fn id_in(backend: DbBackend, column: &str, ids: &[Uuid]) -> SimpleExpr {
     match backend {
         DbBackend::Postgres => {
-            Expr::cust_with_values(format!("{column} = ANY(?)"), [Value::from(ids.to_vec())])
+            Expr::cust_with_values(format!("{column} = ANY($1)"), [Value::from(ids.to_vec())])
         }
         _ => {
             let json =

@@ -225,6 +225,7 @@ impl Store {
     /// Ancestors of a unit the actor may see, nearest first.
     pub async fn unit_ancestors(&self, actor: &Actor, id: UnitId) -> StoreResult<Vec<UnitId>> {
         policy::authorize(actor, Action::Read, &unit_resource(actor, Some(id)))?;
+        self.load_unit(&self.db, actor.organization_id, id).await?;
         self.unit_ancestors_with(&self.db, actor.organization_id, id).await
     }
 
@@ -287,6 +288,7 @@ impl Store {
         };
         let tx = self.write().await?;
         let current = unit::Entity::find_by_id((actor.organization_id.0, id.0))
+            .lock_exclusive()
             .one(tx.conn())
             .await?
             .ok_or(DomainError::not_found("unit"))?;
@@ -317,7 +319,9 @@ impl Store {
         policy::authorize(actor, Action::Update, &unit_resource(actor, Some(id)))?;
         let org = actor.organization_id;
         let tx = self.write().await?;
+        self.lock_tenant(&tx, org).await?;
         let current = unit::Entity::find_by_id((org.0, id.0))
+            .lock_exclusive()
             .one(tx.conn())
             .await?
             .ok_or(DomainError::not_found("unit"))?;
@@ -345,6 +349,7 @@ impl Store {
         let org = actor.organization_id;
         let tx = self.write().await?;
         let current = unit::Entity::find_by_id((org.0, id.0))
+            .lock_exclusive()
             .one(tx.conn())
             .await?
             .ok_or(DomainError::not_found("unit"))?;

@@ -47,4 +47,4 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(OrganizationId, UnitId, PersonId, PeriodId, IntegrationId);
+id_type!(OrganizationId, UnitId, PersonId, PeriodId, IntegrationId, ObjectiveId, KeyResultId, CheckInId);

@@ -7,8 +7,10 @@
 //! a pure function of its inputs, so it is tested without a database.
 
 pub mod error;
+pub mod formulas;
 pub mod ids;
 pub mod model;
+pub mod okr;
 pub mod policy;
 pub mod settings;
 pub mod values;

@@ -2,8 +2,10 @@
 //! the request's DataLoaders (built per request, so batching and caching
 //! never cross actors).
 
+use crate::AppSchema;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::Loaders;
+use crate::waves::Waves;
 use async_graphql::Context;
 use goalgraph_domain::model::Person;
 use goalgraph_domain::policy::Actor;
@@ -27,20 +29,22 @@ pub struct RequestData {
     pub loaders: Loaders,
 }
 
-impl RequestData {
-    pub fn new(store: Store, ctx: RequestContext) -> Self {
-        let loaders = Loaders::new(store.clone(), ctx.actor.clone());
-        Self { store, ctx, loaders }
-    }
-}
-
 /// Shorthand for resolvers.
 pub(crate) fn data<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a RequestData> {
     // Missing only if the server forgot to authenticate: never serve then.
     ctx.data::<RequestData>().map_err(|_| ApiError::Unauthenticated)
 }
 
-/// Attaches a request's data to a GraphQL request.
-pub fn attach(request: async_graphql::Request, data: RequestData) -> async_graphql::Request {
-    request.data(data)
+/// Executes one operation as `ctx`'s actor, with fresh DataLoaders whose
+/// fetches run in level-synchronous waves (see [`crate::waves`]).
+pub async fn execute(
+    schema: &AppSchema,
+    store: &Store,
+    ctx: RequestContext,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let waves = Waves::default();
+    let loaders = Loaders::new(store.clone(), ctx.actor.clone(), &waves);
+    let data = RequestData { store: store.clone(), ctx, loaders };
+    waves.run(schema.execute(request.data(data))).await
 }

@@ -14,8 +14,9 @@ pub mod loaders;
 mod mutation;
 mod query;
 pub mod types;
+pub mod waves;
 
-pub use context::{RequestContext, RequestData, attach};
+pub use context::{RequestContext, RequestData, execute};
 pub use error::{ApiError, ErrorCode, INTERNAL_MESSAGE};
 
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};

@@ -2,42 +2,71 @@
 //! query costs one statement per level, not one per parent.
 
 use crate::error::ApiError;
+use crate::waves::Waves;
 use async_graphql::dataloader::{DataLoader, Loader};
 use goalgraph_domain::model::{Period, Person, Unit};
 use goalgraph_domain::policy::Actor;
 use goalgraph_domain::{PeriodId, PersonId, UnitId};
-use goalgraph_persistence::Store;
+use goalgraph_persistence::{Page, PageArgs, PeopleFilter, PeopleParent, PersonOrder, SortDirection, Store};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::Duration;
 
-/// How long a loader waits for more keys after the first: long enough for
-/// the sibling fields of one level (polled together) to enqueue theirs,
-/// short enough not to add up over levels.
-const BATCH_DELAY: Duration = Duration::from_micros(200);
-
-pub struct Loaders {
-    pub units: DataLoader<UnitLoader>,
-    pub people: DataLoader<PersonLoader>,
-    pub periods: DataLoader<PeriodLoader>,
-    pub children: DataLoader<ChildrenLoader>,
-    pub unit_managers: DataLoader<UnitManagersLoader>,
-    pub managed_units: DataLoader<ManagedUnitsLoader>,
+/// A DataLoader whose fetches run in the request's waves (see
+/// [`Waves`]). Keys bind as one parameter, so batches need no size cap.
+pub struct Batched<T> {
+    inner: DataLoader<T>,
 }
 
-fn loader<T: Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(inner: T) -> DataLoader<T> {
-    DataLoader::new(inner, tokio::spawn).delay(BATCH_DELAY)
+impl<T: Send + Sync + 'static> Batched<T> {
+    fn new(inner: T, waves: &Waves) -> Self {
+        let loader = DataLoader::new(inner, waves.spawner()).delay(Duration::ZERO).max_batch_size(usize::MAX);
+        Self { inner: loader }
+    }
+
+    pub async fn load_one<K>(&self, key: K) -> Result<Option<T::Value>, T::Error>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        T: Loader<K>,
+    {
+        self.inner.load_one(key).await
+    }
+
+    pub async fn load_many<K, I>(&self, keys: I) -> Result<HashMap<K, T::Value>, T::Error>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        I: IntoIterator<Item = K>,
+        T: Loader<K>,
+    {
+        self.inner.load_many(keys).await
+    }
+}
+
+pub struct Loaders {
+    pub units: Batched<UnitLoader>,
+    pub people: Batched<PersonLoader>,
+    pub periods: Batched<PeriodLoader>,
+    pub children: Batched<ChildrenLoader>,
+    pub unit_managers: Batched<UnitManagersLoader>,
+    pub managed_units: Batched<ManagedUnitsLoader>,
+    pub ancestors: Batched<AncestorsLoader>,
+    pub people_pages: Batched<PeoplePagesLoader>,
+    pub people_counts: Batched<PeopleCountsLoader>,
 }
 
 impl Loaders {
-    pub fn new(store: Store, actor: Actor) -> Self {
+    pub fn new(store: Store, actor: Actor, waves: &Waves) -> Self {
         let shared = Shared { store, actor };
         Self {
-            units: loader(UnitLoader(shared.clone())),
-            people: loader(PersonLoader(shared.clone())),
-            periods: loader(PeriodLoader(shared.clone())),
-            children: loader(ChildrenLoader(shared.clone())),
-            unit_managers: loader(UnitManagersLoader(shared.clone())),
-            managed_units: loader(ManagedUnitsLoader(shared)),
+            units: Batched::new(UnitLoader(shared.clone()), waves),
+            people: Batched::new(PersonLoader(shared.clone()), waves),
+            periods: Batched::new(PeriodLoader(shared.clone()), waves),
+            children: Batched::new(ChildrenLoader(shared.clone()), waves),
+            unit_managers: Batched::new(UnitManagersLoader(shared.clone()), waves),
+            managed_units: Batched::new(ManagedUnitsLoader(shared.clone()), waves),
+            ancestors: Batched::new(AncestorsLoader(shared.clone()), waves),
+            people_pages: Batched::new(PeoplePagesLoader(shared.clone()), waves),
+            people_counts: Batched::new(PeopleCountsLoader(shared), waves),
         }
     }
 }
@@ -53,6 +82,9 @@ pub struct PersonLoader(Shared);
 pub struct PeriodLoader(Shared);
 pub struct UnitManagersLoader(Shared);
 pub struct ChildrenLoader(Shared);
+pub struct PeoplePagesLoader(Shared);
+pub struct AncestorsLoader(Shared);
+pub struct PeopleCountsLoader(Shared);
 pub struct ManagedUnitsLoader(Shared);
 
 impl Loader<UnitId> for UnitLoader {
@@ -100,5 +132,88 @@ impl Loader<UnitId> for ChildrenLoader {
     type Error = ApiError;
     async fn load(&self, keys: &[UnitId]) -> Result<HashMap<UnitId, Vec<Unit>>, ApiError> {
         Ok(self.0.store.children_of(&self.0.actor, keys).await?)
+    }
+}
+
+impl Loader<UnitId> for AncestorsLoader {
+    type Value = Vec<UnitId>;
+    type Error = ApiError;
+    async fn load(&self, keys: &[UnitId]) -> Result<HashMap<UnitId, Vec<UnitId>>, ApiError> {
+        Ok(self.0.store.unit_ancestors_many(&self.0.actor, keys).await?)
+    }
+}
+
+/// What a nested people list asks for, apart from whose people they are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PeopleSpec {
+    pub active: Option<bool>,
+    pub search: Option<String>,
+    pub order: PersonOrder,
+    pub direction: SortDirection,
+    pub args: PageArgs,
+}
+
+impl PeopleSpec {
+    fn filter(&self) -> PeopleFilter {
+        PeopleFilter { active: self.active, search: self.search.clone(), ..Default::default() }
+    }
+}
+
+/// One page of one parent's people; requests with the same spec are
+/// answered by one grouped statement per kind of parent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PeoplePageKey {
+    pub parent: PeopleParent,
+    pub spec: PeopleSpec,
+}
+
+/// Groups keys by everything but the parent, and parents by kind.
+fn batches<'a>(
+    keys: impl Iterator<Item = (&'a PeopleParent, &'a PeopleSpec)>,
+) -> HashMap<(bool, &'a PeopleSpec), Vec<PeopleParent>> {
+    let mut out: HashMap<(bool, &PeopleSpec), Vec<PeopleParent>> = HashMap::new();
+    for (parent, spec) in keys {
+        let by_unit = matches!(parent, PeopleParent::Unit(_));
+        out.entry((by_unit, spec)).or_default().push(*parent);
+    }
+    out
+}
+
+impl Loader<PeoplePageKey> for PeoplePagesLoader {
+    type Value = Page<Person>;
+    type Error = ApiError;
+    async fn load(&self, keys: &[PeoplePageKey]) -> Result<HashMap<PeoplePageKey, Page<Person>>, ApiError> {
+        let mut out = HashMap::new();
+        for ((_, spec), parents) in batches(keys.iter().map(|k| (&k.parent, &k.spec))) {
+            let pages = self
+                .0
+                .store
+                .people_pages(&self.0.actor, &parents, &spec.filter(), spec.order, spec.direction, &spec.args)
+                .await?;
+            for parent in parents {
+                let page =
+                    pages.get(&parent).cloned().unwrap_or(Page { items: vec![], has_next_page: false });
+                out.insert(PeoplePageKey { parent, spec: spec.clone() }, page);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<PeoplePageKey> for PeopleCountsLoader {
+    type Value = u64;
+    type Error = ApiError;
+    async fn load(&self, keys: &[PeoplePageKey]) -> Result<HashMap<PeoplePageKey, u64>, ApiError> {
+        let mut out = HashMap::new();
+        for ((_, spec), parents) in batches(keys.iter().map(|k| (&k.parent, &k.spec))) {
+            let counts = self.0.store.people_counts(&self.0.actor, &parents, &spec.filter()).await?;
+            for parent in parents {
+                out.insert(
+                    PeoplePageKey { parent, spec: spec.clone() },
+                    counts.get(&parent).copied().unwrap_or(0),
+                );
+            }
+        }
+        Ok(out)
     }
 }

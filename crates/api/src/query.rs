@@ -8,7 +8,7 @@ use crate::types::enums::{PeriodStatus, UnitKind};
 use crate::types::unit::{PersonOrderBy, UnitOrderBy, people_connection};
 use crate::types::{Node, OrganizationNode, PeriodNode, PersonNode, UnitNode};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
-use goalgraph_domain::{PersonId, UnitId};
+use goalgraph_domain::{PeriodId, PersonId, UnitId};
 use goalgraph_persistence::{PeopleFilter, PeriodOrder, StoreError, UnitFilter};
 
 #[derive(Default)]
@@ -89,15 +89,38 @@ impl Query {
     /// Several objects by global id, in the order asked; null for each one
     /// that does not exist or is hidden.
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
-        let max = data(ctx)?.ctx.settings.max_page_size as usize;
+        let d = data(ctx)?;
+        let max = d.ctx.settings.max_page_size as usize;
         if ids.len() > max {
             return Err(ApiError::bad_input("ids", format!("at most {max} ids")));
         }
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(load_node(ctx, &id).await?);
-        }
-        Ok(out)
+        // One batched lookup per type, whatever the number of ids.
+        let decoded: Vec<Option<(NodeType, uuid::Uuid)>> = ids.iter().map(|id| decode_any(id)).collect();
+        let of = |t: NodeType| decoded.iter().flatten().filter(move |(n, _)| *n == t).map(|(_, u)| *u);
+        let units = d.loaders.units.load_many(of(NodeType::Unit).map(UnitId::from)).await?;
+        let people = d.loaders.people.load_many(of(NodeType::Person).map(PersonId::from)).await?;
+        let periods = d.loaders.periods.load_many(of(NodeType::Period).map(PeriodId::from)).await?;
+        let organization = if of(NodeType::Organization).next().is_some() {
+            found(d.store.organization(&d.ctx.actor).await)?
+        } else {
+            None
+        };
+        Ok(decoded
+            .into_iter()
+            .map(|id| match id? {
+                (NodeType::Organization, uuid) => organization
+                    .as_ref()
+                    .filter(|o| o.id.0 == uuid)
+                    .map(|o| Node::Organization(OrganizationNode(o.clone()))),
+                (NodeType::Unit, uuid) => units.get(&UnitId(uuid)).map(|u| Node::Unit(UnitNode(u.clone()))),
+                (NodeType::Person, uuid) => {
+                    people.get(&PersonId(uuid)).map(|p| Node::Person(PersonNode(p.clone())))
+                }
+                (NodeType::Period, uuid) => {
+                    periods.get(&PeriodId(uuid)).map(|p| Node::Period(PeriodNode(p.clone())))
+                }
+            })
+            .collect())
     }
 
     /// The person the request is authenticated as; null for integrations.

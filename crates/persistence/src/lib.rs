@@ -20,7 +20,7 @@ mod units;
 pub use error::{StoreError, StoreResult};
 pub use org::{NewOrganization, OrganizationPatch};
 pub use page::{CursorKey, Page, PageArgs, SortDirection};
-pub use people::{NewPerson, PeopleFilter, PersonOrder, PersonPatch};
+pub use people::{NewPerson, PeopleFilter, PeopleParent, PersonOrder, PersonPatch};
 pub use periods::{NewPeriod, PeriodOrder, PeriodPatch};
 pub use store::{Backend, Store, StoreOptions, WriteTx};
 pub use units::{NewUnit, UnitFilter, UnitOrder, UnitPatch};

@@ -6,13 +6,14 @@ use crate::error::StoreResult;
 use goalgraph_domain::DomainError;
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
-    Select, Value,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, IdenStatic, Order, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Statement, Value,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SortDirection {
     #[default]
     Asc,
@@ -21,14 +22,14 @@ pub enum SortDirection {
 
 /// Where a row stands in its ordering: the sort value as text and the id
 /// that breaks ties. The API turns it into an opaque cursor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CursorKey {
     #[serde(rename = "k")]
     pub key: String,
     pub id: Uuid,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageArgs {
     pub first: u64,
     pub after: Option<CursorKey>,
@@ -72,6 +73,40 @@ pub(crate) fn parse_time(s: &str) -> Option<Value> {
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| Value::from(t.with_timezone(&chrono::Utc)))
 }
 
+/// Keeps the rows after the cursor of `args`, in `sort`'s direction.
+fn after_cursor<E: EntityTrait>(
+    select: Select<E>,
+    sort: &SortSpec<E>,
+    args: &PageArgs,
+) -> StoreResult<Select<E>> {
+    let Some(after) = &args.after else { return Ok(select) };
+    let value = (sort.parse)(&after.key)
+        .ok_or_else(|| DomainError::invalid("after", "is not a cursor of this list"))?;
+    let (beyond, id_beyond): (SimpleExpr, SimpleExpr) = match sort.direction {
+        SortDirection::Asc => {
+            (Expr::col(sort.column).gt(value.clone()), Expr::col(sort.id_column).gt(after.id))
+        }
+        SortDirection::Desc => {
+            (Expr::col(sort.column).lt(value.clone()), Expr::col(sort.id_column).lt(after.id))
+        }
+    };
+    Ok(select
+        .filter(Condition::any().add(beyond).add(Condition::all().add(sort.column.eq(value)).add(id_beyond))))
+}
+
+fn order_of(direction: SortDirection) -> Order {
+    match direction {
+        SortDirection::Asc => Order::Asc,
+        SortDirection::Desc => Order::Desc,
+    }
+}
+
+fn into_page<M>(mut rows: Vec<M>, first: u64, key_of: fn(&M) -> CursorKey) -> Page<M> {
+    let has_next_page = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Page { items: rows.into_iter().map(|m| (key_of(&m), m)).collect(), has_next_page }
+}
+
 pub(crate) async fn fetch_page<E, C>(
     conn: &C,
     select: Select<E>,
@@ -82,33 +117,79 @@ where
     E: EntityTrait,
     C: ConnectionTrait,
 {
-    let mut select = select;
-    if let Some(after) = &args.after {
-        let value = (sort.parse)(&after.key)
-            .ok_or_else(|| DomainError::invalid("after", "is not a cursor of this list"))?;
-        let (beyond, id_beyond): (SimpleExpr, SimpleExpr) = match sort.direction {
-            SortDirection::Asc => {
-                (Expr::col(sort.column).gt(value.clone()), Expr::col(sort.id_column).gt(after.id))
-            }
-            SortDirection::Desc => {
-                (Expr::col(sort.column).lt(value.clone()), Expr::col(sort.id_column).lt(after.id))
-            }
-        };
-        select = select.filter(
-            Condition::any().add(beyond).add(Condition::all().add(sort.column.eq(value)).add(id_beyond)),
-        );
-    }
-    let order = match sort.direction {
-        SortDirection::Asc => Order::Asc,
-        SortDirection::Desc => Order::Desc,
-    };
-    let mut rows = select
-        .order_by(sort.column, order.clone())
-        .order_by(sort.id_column, order)
+    let rows = after_cursor(select, &sort, args)?
+        .order_by(sort.column, order_of(sort.direction))
+        .order_by(sort.id_column, order_of(sort.direction))
         .limit(args.first + 1)
         .all(conn)
         .await?;
-    let has_next_page = rows.len() as u64 > args.first;
-    rows.truncate(args.first as usize);
-    Ok(Page { items: rows.into_iter().map(|m| ((sort.key_of)(&m), m)).collect(), has_next_page })
+    Ok(into_page(rows, args.first, sort.key_of))
+}
+
+/// The same page for many parents at once (e.g. the first 20 people of
+/// each of 50 teams) in ONE statement: rows are ranked per parent with
+/// `ROW_NUMBER() OVER (PARTITION BY …)` and each parent keeps its first
+/// `first + 1`. Nested connections cost one statement per level this way,
+/// not one per parent.
+pub(crate) async fn fetch_grouped_pages<E, C>(
+    conn: &C,
+    select: Select<E>,
+    group_column: E::Column,
+    group_of: fn(&E::Model) -> Uuid,
+    sort: SortSpec<E>,
+    args: &PageArgs,
+) -> StoreResult<HashMap<Uuid, Page<E::Model>>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let table = E::default().table_name().to_owned();
+    let direction = match sort.direction {
+        SortDirection::Asc => "ASC",
+        SortDirection::Desc => "DESC",
+    };
+    let rank = format!(
+        "ROW_NUMBER() OVER (PARTITION BY {table}.{group} ORDER BY {table}.{sort_col} {direction}, {table}.{id} {direction})",
+        group = group_column.as_str(),
+        sort_col = sort.column.as_str(),
+        id = sort.id_column.as_str(),
+    );
+    let backend = conn.get_database_backend();
+    let inner = after_cursor(select, &sort, args)?.column_as(Expr::cust(rank), "page_rank").build(backend);
+    let statement = Statement {
+        sql: format!(
+            "SELECT * FROM ({}) AS ranked WHERE page_rank <= {} ORDER BY page_rank",
+            inner.sql,
+            args.first + 1
+        ),
+        values: inner.values,
+        db_backend: backend,
+    };
+    let rows = E::find().from_raw_sql(statement).all(conn).await?;
+    let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
+    for row in rows {
+        grouped.entry(group_of(&row)).or_default().push(row);
+    }
+    Ok(grouped.into_iter().map(|(parent, rows)| (parent, into_page(rows, args.first, sort.key_of))).collect())
+}
+
+/// Row counts per parent, in one statement.
+pub(crate) async fn count_grouped<E, C>(
+    conn: &C,
+    select: Select<E>,
+    group_column: E::Column,
+) -> StoreResult<HashMap<Uuid, u64>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let rows: Vec<(Uuid, i64)> = select
+        .select_only()
+        .column(group_column)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .group_by(group_column)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))).collect())
 }

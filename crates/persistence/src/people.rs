@@ -54,12 +54,45 @@ pub struct PeopleFilter {
     pub search: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum PersonOrder {
     #[default]
     Name,
     Email,
     CreatedAt,
+}
+
+/// Whose people a nested list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeopleParent {
+    Unit(UnitId),
+    Manager(PersonId),
+}
+
+fn person_sort(order: PersonOrder, direction: SortDirection) -> SortSpec<person::Entity> {
+    match order {
+        PersonOrder::Name => SortSpec::<person::Entity> {
+            column: person::Column::Name,
+            id_column: person::Column::Id,
+            direction,
+            parse: page::parse_text,
+            key_of: |m| CursorKey { key: m.name.clone(), id: m.id },
+        },
+        PersonOrder::Email => SortSpec::<person::Entity> {
+            column: person::Column::Email,
+            id_column: person::Column::Id,
+            direction,
+            parse: page::parse_text,
+            key_of: |m| CursorKey { key: m.email.clone(), id: m.id },
+        },
+        PersonOrder::CreatedAt => SortSpec::<person::Entity> {
+            column: person::Column::CreatedAt,
+            id_column: person::Column::Id,
+            direction,
+            parse: page::parse_time,
+            key_of: |m| CursorKey { key: m.created_at.to_rfc3339(), id: m.id },
+        },
+    }
 }
 
 fn person_resource(actor: &Actor, id: Option<PersonId>) -> Resource {
@@ -142,29 +175,7 @@ impl Store {
         if !policy::can_read(actor, &person_resource(actor, None)) {
             return Ok(Page { items: vec![], has_next_page: false });
         }
-        let spec = match order {
-            PersonOrder::Name => SortSpec::<person::Entity> {
-                column: person::Column::Name,
-                id_column: person::Column::Id,
-                direction,
-                parse: page::parse_text,
-                key_of: |m| CursorKey { key: m.name.clone(), id: m.id },
-            },
-            PersonOrder::Email => SortSpec::<person::Entity> {
-                column: person::Column::Email,
-                id_column: person::Column::Id,
-                direction,
-                parse: page::parse_text,
-                key_of: |m| CursorKey { key: m.email.clone(), id: m.id },
-            },
-            PersonOrder::CreatedAt => SortSpec::<person::Entity> {
-                column: person::Column::CreatedAt,
-                id_column: person::Column::Id,
-                direction,
-                parse: page::parse_time,
-                key_of: |m| CursorKey { key: m.created_at.to_rfc3339(), id: m.id },
-            },
-        };
+        let spec = person_sort(order, direction);
         let page = page::fetch_page(&self.db, self.filtered_people(actor, filter), spec, args).await?;
         Ok(page.map(convert::person))
     }
@@ -174,6 +185,107 @@ impl Store {
             return Ok(0);
         }
         Ok(self.filtered_people(actor, filter).count(&self.db).await?)
+    }
+
+    /// Splits parents into units and managers, for the grouped queries below.
+    fn parent_filter(
+        &self,
+        actor: &Actor,
+        parents: &[PeopleParent],
+        filter: &PeopleFilter,
+    ) -> (Select<person::Entity>, person::Column, fn(&person::Model) -> Uuid) {
+        let q =
+            self.filtered_people(actor, &PeopleFilter { unit_id: None, manager_id: None, ..filter.clone() });
+        let by_unit = parents.iter().any(|p| matches!(p, PeopleParent::Unit(_)));
+        if by_unit {
+            let ids: Vec<Uuid> = parents
+                .iter()
+                .filter_map(|p| match p {
+                    PeopleParent::Unit(u) => Some(u.0),
+                    PeopleParent::Manager(_) => None,
+                })
+                .collect();
+            (q.filter(id_in(self.db_backend(), "people.unit_id", &ids)), person::Column::UnitId, |m| {
+                m.unit_id
+            })
+        } else {
+            let ids: Vec<Uuid> = parents
+                .iter()
+                .filter_map(|p| match p {
+                    PeopleParent::Manager(m) => Some(m.0),
+                    PeopleParent::Unit(_) => None,
+                })
+                .collect();
+            (q.filter(id_in(self.db_backend(), "people.manager_id", &ids)), person::Column::ManagerId, |m| {
+                m.manager_id.unwrap_or_default()
+            })
+        }
+    }
+
+    /// The same page of people for many parents of one kind (all units, or
+    /// all managers), in one statement.
+    pub async fn people_pages(
+        &self,
+        actor: &Actor,
+        parents: &[PeopleParent],
+        filter: &PeopleFilter,
+        order: PersonOrder,
+        direction: SortDirection,
+        args: &PageArgs,
+    ) -> StoreResult<HashMap<PeopleParent, Page<Person>>> {
+        if parents.is_empty() || !policy::can_read(actor, &person_resource(actor, None)) {
+            return Ok(HashMap::new());
+        }
+        let (select, column, group_of) = self.parent_filter(actor, parents, filter);
+        let by_unit = matches!(column, person::Column::UnitId);
+        let pages = page::fetch_grouped_pages(
+            &self.db,
+            select,
+            column,
+            group_of,
+            person_sort(order, direction),
+            args,
+        )
+        .await?;
+        Ok(pages
+            .into_iter()
+            .map(|(parent, page)| {
+                let key = if by_unit {
+                    PeopleParent::Unit(UnitId(parent))
+                } else {
+                    PeopleParent::Manager(PersonId(parent))
+                };
+                (key, page.map(convert::person))
+            })
+            .collect())
+    }
+
+    /// How many people each parent holds (same filter), in one statement.
+    pub async fn people_counts(
+        &self,
+        actor: &Actor,
+        parents: &[PeopleParent],
+        filter: &PeopleFilter,
+    ) -> StoreResult<HashMap<PeopleParent, u64>> {
+        if parents.is_empty() || !policy::can_read(actor, &person_resource(actor, None)) {
+            return Ok(HashMap::new());
+        }
+        let (select, column, _) = self.parent_filter(actor, parents, filter);
+        let by_unit = matches!(column, person::Column::UnitId);
+        let counts = page::count_grouped(&self.db, select, column).await?;
+        Ok(counts
+            .into_iter()
+            .map(|(parent, n)| {
+                (
+                    if by_unit {
+                        PeopleParent::Unit(UnitId(parent))
+                    } else {
+                        PeopleParent::Manager(PersonId(parent))
+                    },
+                    n,
+                )
+            })
+            .collect())
     }
 
     /// The units each person of `ids` manages, in one statement.

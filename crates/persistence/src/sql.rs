@@ -15,22 +15,34 @@ pub fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-/// `column IN (ids)` with the whole list bound as ONE parameter, so a batch
-/// is never capped by the bind-parameter limit: `= ANY($1)` on PostgreSQL,
+/// `IN <list>` for a key list bound as ONE parameter `$n`, so a batch is
+/// never capped by the bind-parameter limit: `= ANY($n)` on PostgreSQL,
 /// `json_each` on SQLite (where UUIDs are stored as 16-byte blobs).
-pub fn id_in(backend: DbBackend, column: &str, ids: &[Uuid]) -> SimpleExpr {
+pub fn in_list(backend: DbBackend, column: &str, param: usize) -> String {
     match backend {
-        DbBackend::Postgres => {
-            Expr::cust_with_values(format!("{column} = ANY($1)"), [Value::from(ids.to_vec())])
-        }
-        _ => {
-            let json =
-                serde_json::Value::from(ids.iter().map(|id| id.simple().to_string()).collect::<Vec<_>>())
-                    .to_string();
-            Expr::cust_with_values(
-                format!("{column} IN (SELECT unhex(value) FROM json_each(?))"),
-                [Value::from(json)],
-            )
-        }
+        DbBackend::Postgres => format!("{column} = ANY(${param})"),
+        _ => format!("{column} IN (SELECT unhex(value) FROM json_each(${param}))"),
     }
+}
+
+/// The value bound to an [`in_list`] parameter.
+pub fn list_value(backend: DbBackend, ids: &[Uuid]) -> Value {
+    match backend {
+        DbBackend::Postgres => Value::from(ids.to_vec()),
+        _ => Value::from(
+            serde_json::Value::from(ids.iter().map(|id| id.simple().to_string()).collect::<Vec<_>>())
+                .to_string(),
+        ),
+    }
+}
+
+/// [`in_list`] as a query-builder filter.
+pub fn id_in(backend: DbBackend, column: &str, ids: &[Uuid]) -> SimpleExpr {
+    let sql = in_list(backend, column, 1);
+    // sea-query numbers `$1` itself on PostgreSQL and reads `?` on SQLite.
+    let sql = match backend {
+        DbBackend::Postgres => sql,
+        _ => sql.replace("$1", "?"),
+    };
+    Expr::cust_with_values(sql, [list_value(backend, ids)])
 }

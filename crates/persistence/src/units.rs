@@ -4,7 +4,7 @@ use crate::convert::{self, now};
 use crate::entity::{person, unit, unit_manager};
 use crate::error::StoreResult;
 use crate::page::{self, CursorKey, Page, PageArgs, SortDirection, SortSpec};
-use crate::sql::id_in;
+use crate::sql::{id_in, in_list, list_value, stmt};
 use crate::store::{Store, WriteTx};
 use goalgraph_domain::model::{Unit, UnitKind, check_unit_placement, check_version};
 use goalgraph_domain::policy::{self, Action, Actor, Resource};
@@ -218,6 +218,43 @@ impl Store {
         let mut out: HashMap<UnitId, Vec<PersonId>> = HashMap::new();
         for r in rows {
             out.entry(UnitId(r.unit_id)).or_default().push(PersonId(r.person_id));
+        }
+        Ok(out)
+    }
+
+    /// The ancestors of each unit in `ids`, nearest first, in one statement.
+    pub async fn unit_ancestors_many(
+        &self,
+        actor: &Actor,
+        ids: &[UnitId],
+    ) -> StoreResult<HashMap<UnitId, Vec<UnitId>>> {
+        if ids.is_empty() || !policy::can_read(actor, &unit_resource(actor, None)) {
+            return Ok(HashMap::new());
+        }
+        let backend = self.db_backend();
+        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
+        let sql = format!(
+            "WITH RECURSIVE up(start_id, id, parent_id, depth) AS ( \
+               SELECT id, id, parent_id, 0 FROM units WHERE organization_id = $1 AND {} \
+               UNION ALL \
+               SELECT up.start_id, u.id, u.parent_id, up.depth + 1 FROM units u JOIN up ON u.id = up.parent_id \
+               WHERE u.organization_id = $1 AND up.depth < 1000 \
+             ) SELECT start_id, id FROM up WHERE depth > 0 ORDER BY start_id, depth",
+            in_list(backend, "id", 2)
+        );
+        let rows = self
+            .db
+            .query_all_raw(stmt(
+                backend,
+                &sql,
+                vec![actor.organization_id.0.into(), list_value(backend, &raw)],
+            ))
+            .await?;
+        let mut out: HashMap<UnitId, Vec<UnitId>> = HashMap::new();
+        for row in rows {
+            let start: Uuid = row.try_get("", "start_id")?;
+            let id: Uuid = row.try_get("", "id")?;
+            out.entry(UnitId(start)).or_default().push(UnitId(id));
         }
         Ok(out)
     }

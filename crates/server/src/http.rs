@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use goalgraph_api::{AppSchema, ErrorCode, INTERNAL_MESSAGE, RequestContext, RequestData};
+use goalgraph_api::{AppSchema, ErrorCode, INTERNAL_MESSAGE, RequestContext};
 use goalgraph_domain::model::RoleSet;
 use goalgraph_persistence::Store;
 use std::sync::Arc;
@@ -236,8 +236,7 @@ async fn execute(state: &AppState, ctx: &RequestContext, request: async_graphql:
         Some(OperationType::Subscription) => "subscription",
         None => "invalid",
     };
-    let data = RequestData::new(state.store.clone(), ctx.clone());
-    let mut response = state.schema.execute(goalgraph_api::attach(request, data)).await;
+    let mut response = goalgraph_api::execute(&state.schema, &state.store, ctx.clone(), request).await;
     finish_errors(&mut response.errors, &ctx.request_id);
     let outcome = if response.errors.is_empty() { "ok" } else { "error" };
     metrics::counter!("goalgraph_graphql_operations_total", "type" => kind, "outcome" => outcome)

@@ -1,6 +1,6 @@
 use super::UnitNode;
 use super::enums::Role;
-use super::unit::{PeopleFilterInput, PersonOrderBy, people_connection};
+use super::unit::{PeopleFilterInput, PersonOrderBy, nested_people};
 use crate::connection::Conn;
 use crate::context::data;
 use crate::error::ApiResult;
@@ -9,7 +9,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use goalgraph_domain::model::Person;
 use goalgraph_domain::policy::{self, Action, Resource};
-use goalgraph_persistence::PeopleFilter;
+use goalgraph_persistence::PeopleParent;
 
 /// An employee of the organization.
 #[derive(Clone)]
@@ -79,13 +79,6 @@ impl PersonNode {
         after: Option<String>,
         order_by: Option<PersonOrderBy>,
     ) -> ApiResult<Conn<PersonNode>> {
-        let filter = filter.unwrap_or_default();
-        let store_filter = PeopleFilter {
-            manager_id: Some(self.0.id),
-            active: filter.active,
-            search: filter.search,
-            ..Default::default()
-        };
-        people_connection(ctx, store_filter, first, after, order_by).await
+        nested_people(ctx, PeopleParent::Manager(self.0.id), filter, first, after, order_by).await
     }
 }

@@ -4,10 +4,11 @@ use crate::connection::{self, Conn, OrderDirection};
 use crate::context::data;
 use crate::error::ApiResult;
 use crate::ids::{NodeType, encode_id};
+use crate::loaders::{PeoplePageKey, PeopleSpec};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use goalgraph_domain::model::Unit;
-use goalgraph_persistence::{PeopleFilter, PersonOrder, UnitOrder};
+use goalgraph_persistence::{Page, PeopleFilter, PeopleParent, PersonOrder, UnitOrder};
 
 /// A company, department or team. Units form one tree per organization,
 /// rooted at its COMPANY.
@@ -72,8 +73,44 @@ pub struct PeopleFilterInput {
     pub search: Option<String>,
 }
 
-/// Lists people page by page; shared by every field that returns a
-/// `PersonConnection`.
+/// One page of the people of a unit or of a manager, batched with every
+/// sibling asking the same (one statement per level, whatever the number
+/// of parents).
+pub(crate) async fn nested_people(
+    ctx: &Context<'_>,
+    parent: PeopleParent,
+    filter: Option<PeopleFilterInput>,
+    first: Option<i32>,
+    after: Option<String>,
+    order_by: Option<PersonOrderBy>,
+) -> ApiResult<Conn<PersonNode>> {
+    let d = data(ctx)?;
+    let filter = filter.unwrap_or_default();
+    let had_cursor = after.is_some();
+    let order = order_by.unwrap_or_default();
+    let spec = PeopleSpec {
+        active: filter.active,
+        search: filter.search,
+        order: order.field.into(),
+        direction: order.direction.into(),
+        args: connection::page_args(ctx, first, after)?,
+    };
+    let key = PeoplePageKey { parent, spec };
+    let page = d
+        .loaders
+        .people_pages
+        .load_one(key.clone())
+        .await?
+        .unwrap_or(Page { items: vec![], has_next_page: false });
+    let total = if connection::wants_total(ctx) {
+        d.loaders.people_counts.load_one(key).await?.unwrap_or(0)
+    } else {
+        0
+    };
+    Ok(connection::build(page, had_cursor, total, PersonNode))
+}
+
+/// Lists people page by page (top level).
 pub(crate) async fn people_connection(
     ctx: &Context<'_>,
     filter: PeopleFilter,
@@ -127,7 +164,7 @@ impl UnitNode {
     /// The units above, nearest first, up to the company.
     async fn ancestors(&self, ctx: &Context<'_>) -> ApiResult<Vec<UnitNode>> {
         let d = data(ctx)?;
-        let ids = d.store.unit_ancestors(&d.ctx.actor, self.0.id).await?;
+        let ids = d.loaders.ancestors.load_one(self.0.id).await?.unwrap_or_default();
         let found = d.loaders.units.load_many(ids.iter().copied()).await?;
         Ok(ids.iter().filter_map(|id| found.get(id).cloned().map(UnitNode)).collect())
     }
@@ -150,13 +187,6 @@ impl UnitNode {
         after: Option<String>,
         order_by: Option<PersonOrderBy>,
     ) -> ApiResult<Conn<PersonNode>> {
-        let filter = filter.unwrap_or_default();
-        let store_filter = PeopleFilter {
-            unit_id: Some(self.0.id),
-            active: filter.active,
-            search: filter.search,
-            ..Default::default()
-        };
-        people_connection(ctx, store_filter, first, after, order_by).await
+        nested_people(ctx, PeopleParent::Unit(self.0.id), filter, first, after, order_by).await
     }
 }

@@ -96,20 +96,14 @@ pub async fn statement_count_does_not_grow_with_the_data(db: TestDb) {
     println!("statements for the tree: {small_count} (3×2×2), {large_count} (6×4×5)");
 
     // One statement per level and relation, whatever the size: the
-    // organization (1), its company unit (1), the departments (1: children
-    // of one parent), their managers' ids and those people (2), the teams
-    // (1: children of all departments at once), their managers' ids and
-    // those people (2), the first page of people of every team (1), and
-    // those people's managers and units (2): 11 when every relation is
-    // batched across its parents. Equality between the two sizes is the
-    // assertion; the number is only reported.
-    //
-    // Measured when this test was written: 18-22 statements for the small
-    // organization and 60-76 for the large one (SQLite; 25-31 and 78-95 on
-    // PostgreSQL). `Unit.people` pages with one `list_people` statement per
-    // team, and the `manager`/`unit` loads below each page are then batched
-    // only as far as the pages happen to finish within the DataLoader's
-    // 200 µs delay.
+    // organization, its company unit, the departments (children of one
+    // parent), their managers' ids and those people, the teams (children of
+    // all departments at once), their managers' ids and those people, the
+    // first page of people of every team (one ranked statement), and those
+    // people's managers and units: 10 on both sizes when every relation is
+    // batched across its parents (the people of the second and third level
+    // share a wave). Equality between the two sizes is the assertion; the
+    // number is only reported.
     assert_eq!(
         small_count, large_count,
         "statements for the same query: {small_count} for 6 teams, {large_count} for 24 teams (N+1)"

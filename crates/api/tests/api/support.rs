@@ -4,7 +4,7 @@
 
 use async_graphql::{Request, Variables};
 use chrono::NaiveDate;
-use goalgraph_api::{AppSchema, RequestContext, RequestData, attach};
+use goalgraph_api::{AppSchema, RequestContext};
 use goalgraph_domain::model::{Organization, Period, Person, Role, RoleSet, Unit, UnitKind};
 use goalgraph_domain::policy::Actor;
 use goalgraph_domain::{PersonId, UnitId};
@@ -32,7 +32,7 @@ pub fn date(s: &str) -> NaiveDate {
 /// what a client would see: `{"data": …, "errors": […]}`.
 pub async fn gql(store: &Store, ctx: &RequestContext, query: &str, vars: Value) -> Value {
     let request = Request::new(query).variables(Variables::from_json(vars));
-    let response = schema().execute(attach(request, RequestData::new(store.clone(), ctx.clone()))).await;
+    let response = goalgraph_api::execute(schema(), store, ctx.clone(), request).await;
     let data = response.data.into_json().expect("data as JSON");
     let errors = serde_json::to_value(&response.errors).expect("errors as JSON");
     json!({ "data": data, "errors": errors })

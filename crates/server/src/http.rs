@@ -10,7 +10,7 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -34,6 +34,8 @@ pub struct AppState {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
+    // Install the recorder now: requests before the first scrape count too.
+    let _ = telemetry::metrics_handle();
     let cors = cors_layer(&state.config.cors_origins);
     let mut app = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -41,6 +43,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn(record_metrics))
+        .fallback(not_found)
         .with_state(state);
     if let Some(cors) = cors {
         app = app.layer(cors);
@@ -89,14 +92,32 @@ async fn record_metrics(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
-    metrics::counter!("goalgraph_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
+    metrics::counter!("goalgraph_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
         .increment(1);
     metrics::histogram!("goalgraph_http_request_duration_seconds", "route" => route, "method" => method)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Methods as a bounded label set: a client cannot mint new series.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::OPTIONS => "OPTIONS",
+        Method::HEAD => "HEAD",
+        _ => "OTHER",
+    }
+}
+
+/// Unknown paths, counted under one label.
+async fn not_found(req: Request) -> Response {
+    metrics::counter!("goalgraph_http_requests_total", "route" => "unmatched", "method" => method_label(req.method()), "status" => "404")
+        .increment(1);
+    (StatusCode::NOT_FOUND, "not found").into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -276,29 +297,37 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
+/// An answer sent before the request body was read: the connection is
+/// closed after it, or a keep-alive client would send its next request
+/// into the unread rest of this body.
+fn closing(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 async fn graphql_post(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
     let request_id = request_id(&headers, parts.extensions.get::<RequestId>());
     let ctx = match authenticate(&state, &headers, &request_id).await {
         Ok(ctx) => ctx,
-        Err(response) => return response,
+        Err(response) => return closing(response),
     };
     if !is_json(&headers) {
-        return error_response(
+        return closing(error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BadUserInput,
             "POST /graphql takes Content-Type: application/json",
-        );
+        ));
     }
     let bytes: Bytes = match axum::body::to_bytes(body, state.config.body_limit_bytes).await {
         Ok(b) => b,
         Err(_) => {
-            return error_response(
+            return closing(error_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::BadUserInput,
                 &format!("the request body exceeds {} bytes", state.config.body_limit_bytes),
-            );
+            ));
         }
     };
     let batch: BatchRequest = match serde_json::from_slice(&bytes) {
@@ -337,6 +366,35 @@ fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
     }
 }
 
+/// The parameters of a GET request, as the GraphQL-over-HTTP spec names them.
+#[derive(serde::Deserialize)]
+struct GetParams {
+    query: String,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+fn get_request(uri: &axum::http::Uri) -> Result<async_graphql::Request, String> {
+    let Query(params) =
+        Query::<GetParams>::try_from_uri(uri).map_err(|e| format!("not a GraphQL request: {e}"))?;
+    let mut request = async_graphql::Request::new(params.query);
+    if let Some(name) = params.operation_name.filter(|n| !n.is_empty()) {
+        request = request.operation_name(name);
+    }
+    if let Some(vars) = params.variables.filter(|v| !v.is_empty()) {
+        let value: serde_json::Value =
+            serde_json::from_str(&vars).map_err(|e| format!("variables is not JSON: {e}"))?;
+        request = request.variables(async_graphql::Variables::from_json(value));
+    }
+    if let Some(ext) = params.extensions.filter(|v| !v.is_empty()) {
+        request.extensions =
+            serde_json::from_str(&ext).map_err(|e| format!("extensions is not a JSON object: {e}"))?;
+    }
+    Ok(request)
+}
+
 async fn graphql_get(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, _body) = req.into_parts();
     let headers = parts.headers;
@@ -350,15 +408,9 @@ async fn graphql_get(State(state): State<Arc<AppState>>, req: Request) -> Respon
         return Html(GraphiQLSource::build().endpoint("/graphql").title("goalgraph").finish())
             .into_response();
     }
-    let request = match async_graphql::http::parse_query_string(query_string) {
+    let request = match get_request(&parts.uri) {
         Ok(r) => r,
-        Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadUserInput,
-                &format!("not a GraphQL request: {e}"),
-            );
-        }
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message),
     };
     if matches!(operation_type(&request), Some(OperationType::Mutation | OperationType::Subscription)) {
         let mut response = error_response(

@@ -1,0 +1,62 @@
+//! The end-to-end suite: the real server on port 0 against a fresh
+//! database per test, over real HTTP, twice — on SQLite and (when
+//! `TEST_DATABASE_URL` is set at build time) on PostgreSQL. Every refusal
+//! has a positive control: the same request with a valid credential works.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod concurrency;
+mod errors;
+mod http;
+mod idp;
+mod ops;
+mod tenancy;
+mod tokens;
+
+use concurrency::concurrent_mutations_all_succeed;
+use errors::internal_errors_name_only_the_request_id;
+use http::{
+    a_refused_body_does_not_break_keep_alive, cors_allows_only_configured_origins,
+    get_selects_the_operation_by_operation_name, get_serves_graphiql_and_queries_but_not_mutations,
+    oversized_bodies_are_refused_and_the_server_keeps_serving, posts_must_be_json,
+    request_ids_on_every_response,
+};
+use idp::{external_provider_keys_rotate_without_restart, external_provider_roles_and_claims};
+use ops::{
+    health_and_readiness, metrics_labels_are_bounded, metrics_labels_ignore_unknown_methods,
+    readiness_fails_with_pending_migrations,
+};
+use tenancy::tenants_cannot_reach_each_other;
+use tokens::{identities_outside_the_tenant_are_refused, invalid_tokens_are_refused_before_execution};
+
+goalgraph_testkit::db_tests!(
+    invalid_tokens_are_refused_before_execution,
+    identities_outside_the_tenant_are_refused,
+    external_provider_roles_and_claims,
+    external_provider_keys_rotate_without_restart,
+    health_and_readiness,
+    readiness_fails_with_pending_migrations,
+    metrics_labels_are_bounded,
+    metrics_labels_ignore_unknown_methods,
+    request_ids_on_every_response,
+    get_serves_graphiql_and_queries_but_not_mutations,
+    get_selects_the_operation_by_operation_name,
+    posts_must_be_json,
+    oversized_bodies_are_refused_and_the_server_keeps_serving,
+    a_refused_body_does_not_break_keep_alive,
+    cors_allows_only_configured_origins,
+    concurrent_mutations_all_succeed,
+    tenants_cannot_reach_each_other,
+    internal_errors_name_only_the_request_id,
+);
+
+/// Tests that only make sense on PostgreSQL.
+mod postgres_only {
+    use goalgraph_testkit::{Backend, TestDb};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(goalgraph_pg_tests), ignore = "TEST_DATABASE_URL is unset: PostgreSQL suite skipped")]
+    async fn readiness_fails_when_the_database_disappears() {
+        super::ops::readiness_fails_when_the_database_disappears(TestDb::new(Backend::Postgres).await).await
+    }
+}

@@ -261,18 +261,30 @@ impl Store {
         org: OrganizationId,
         unit: UnitId,
     ) -> StoreResult<Vec<UnitId>> {
-        let rows = conn
-            .query_all_raw(stmt(
-                self.db_backend(),
-                "WITH RECURSIVE up(id, parent_id, depth) AS ( \
-                   SELECT id, parent_id, 0 FROM units WHERE organization_id = $1 AND id = $2 \
-                   UNION ALL \
-                   SELECT u.id, u.parent_id, up.depth + 1 FROM units u JOIN up ON u.id = up.parent_id \
-                   WHERE u.organization_id = $1 AND up.depth < 1000 \
-                 ) SELECT id FROM up WHERE depth > 0 ORDER BY depth",
-                vec![org.0.into(), unit.0.into()],
-            ))
-            .await?;
-        rows.into_iter().map(|row| Ok(UnitId(row.try_get::<Uuid>("", "id")?))).collect()
+        Ok(self.walk_up(conn, "units", "parent_id", org, unit.0).await?.into_iter().map(UnitId).collect())
+    }
+
+    /// Follows `link` (a column naming a row of the same table) upwards
+    /// from `start`: the chain nearest first, `start` excluded. Bounded, so
+    /// a cycle written behind the application's back cannot loop forever.
+    pub(crate) async fn walk_up<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        table: &str,
+        link: &str,
+        org: OrganizationId,
+        start: Uuid,
+    ) -> StoreResult<Vec<Uuid>> {
+        let sql = format!(
+            "WITH RECURSIVE up(id, next_id, depth) AS ( \
+               SELECT id, {link}, 0 FROM {table} WHERE organization_id = $1 AND id = $2 \
+               UNION ALL \
+               SELECT t.id, t.{link}, up.depth + 1 FROM {table} t JOIN up ON t.id = up.next_id \
+               WHERE t.organization_id = $1 AND up.depth < 100000 \
+             ) SELECT id FROM up WHERE depth > 0 ORDER BY depth"
+        );
+        let rows =
+            conn.query_all_raw(stmt(self.db_backend(), &sql, vec![org.0.into(), start.into()])).await?;
+        rows.into_iter().map(|row| Ok(row.try_get::<Uuid>("", "id")?)).collect()
     }
 }

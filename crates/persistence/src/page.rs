@@ -42,6 +42,12 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// Converts every item, failing on the first that does not convert.
+    pub fn try_map<U, E>(self, f: impl Fn(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        let items = self.items.into_iter().map(|(c, t)| f(t).map(|u| (c, u))).collect::<Result<_, E>>()?;
+        Ok(Page { items, has_next_page: self.has_next_page })
+    }
+
     pub fn map<U>(self, f: impl Fn(T) -> U) -> Page<U> {
         Page {
             items: self.items.into_iter().map(|(c, t)| (c, f(t))).collect(),

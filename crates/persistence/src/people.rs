@@ -4,7 +4,7 @@ use crate::convert::{self, now};
 use crate::entity::{person, unit};
 use crate::error::StoreResult;
 use crate::page::{self, CursorKey, Page, PageArgs, SortDirection, SortSpec};
-use crate::sql::{id_in, stmt};
+use crate::sql::id_in;
 use crate::store::{Store, WriteTx};
 use crate::units::{external_id, like_pattern};
 use goalgraph_domain::model::{Person, RoleSet, check_manager, check_version};
@@ -294,18 +294,9 @@ impl Store {
         actor: &Actor,
         ids: &[PersonId],
     ) -> StoreResult<HashMap<PersonId, Vec<UnitId>>> {
-        use crate::entity::unit_manager;
-        if ids.is_empty() || !policy::can_read(actor, &person_resource(actor, None)) {
-            return Ok(HashMap::new());
-        }
         let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
-        let rows = unit_manager::Entity::find()
-            .filter(unit_manager::Column::OrganizationId.eq(actor.organization_id.0))
-            .filter(id_in(self.db_backend(), "unit_managers.person_id", &raw))
-            .all(&self.db)
-            .await?;
         let mut out: HashMap<PersonId, Vec<UnitId>> = HashMap::new();
-        for r in rows {
+        for r in self.manager_links(actor, "unit_managers.person_id", &raw).await? {
             out.entry(PersonId(r.person_id)).or_default().push(UnitId(r.unit_id));
         }
         Ok(out)
@@ -326,19 +317,12 @@ impl Store {
         org: OrganizationId,
         manager: PersonId,
     ) -> StoreResult<Vec<PersonId>> {
-        let rows = conn
-            .query_all_raw(stmt(
-                self.db_backend(),
-                "WITH RECURSIVE up(id, manager_id, depth) AS ( \
-                   SELECT id, manager_id, 0 FROM people WHERE organization_id = $1 AND id = $2 \
-                   UNION ALL \
-                   SELECT p.id, p.manager_id, up.depth + 1 FROM people p JOIN up ON p.id = up.manager_id \
-                   WHERE p.organization_id = $1 AND up.depth < 10000 \
-                 ) SELECT id FROM up WHERE depth > 0 ORDER BY depth",
-                vec![org.0.into(), manager.0.into()],
-            ))
-            .await?;
-        rows.into_iter().map(|row| Ok(PersonId(row.try_get::<Uuid>("", "id")?))).collect()
+        Ok(self
+            .walk_up(conn, "people", "manager_id", org, manager.0)
+            .await?
+            .into_iter()
+            .map(PersonId)
+            .collect())
     }
 
     async fn check_manager_of(

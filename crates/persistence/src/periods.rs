@@ -109,13 +109,9 @@ impl Store {
                 key_of: |m| CursorKey { key: m.name.clone(), id: m.id },
             },
         };
-        let page = page::fetch_page(&self.db, self.filtered_periods(actor, status), spec, args).await?;
-        let items = page
-            .items
-            .into_iter()
-            .map(|(c, m)| convert::period(m).map(|p| (c, p)))
-            .collect::<StoreResult<_>>()?;
-        Ok(Page { items, has_next_page: page.has_next_page })
+        page::fetch_page(&self.db, self.filtered_periods(actor, status), spec, args)
+            .await?
+            .try_map(convert::period)
     }
 
     pub async fn count_periods(&self, actor: &Actor, status: Option<PeriodStatus>) -> StoreResult<u64> {

@@ -157,13 +157,9 @@ impl Store {
                 key_of: |m| CursorKey { key: m.created_at.to_rfc3339(), id: m.id },
             },
         };
-        let page = page::fetch_page(&self.db, self.filtered_units(actor, filter), spec, args).await?;
-        let items = page
-            .items
-            .into_iter()
-            .map(|(c, m)| convert::unit(m).map(|u| (c, u)))
-            .collect::<StoreResult<_>>()?;
-        Ok(Page { items, has_next_page: page.has_next_page })
+        page::fetch_page(&self.db, self.filtered_units(actor, filter), spec, args)
+            .await?
+            .try_map(convert::unit)
     }
 
     pub async fn count_units(&self, actor: &Actor, filter: &UnitFilter) -> StoreResult<u64> {
@@ -206,20 +202,30 @@ impl Store {
         actor: &Actor,
         ids: &[UnitId],
     ) -> StoreResult<HashMap<UnitId, Vec<PersonId>>> {
-        if ids.is_empty() || !policy::can_read(actor, &unit_resource(actor, None)) {
-            return Ok(HashMap::new());
-        }
         let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
-        let rows = unit_manager::Entity::find()
-            .filter(unit_manager::Column::OrganizationId.eq(actor.organization_id.0))
-            .filter(id_in(self.db_backend(), "unit_managers.unit_id", &raw))
-            .all(&self.db)
-            .await?;
         let mut out: HashMap<UnitId, Vec<PersonId>> = HashMap::new();
-        for r in rows {
+        for r in self.manager_links(actor, "unit_managers.unit_id", &raw).await? {
             out.entry(UnitId(r.unit_id)).or_default().push(PersonId(r.person_id));
         }
         Ok(out)
+    }
+
+    /// Rows of `unit_managers` whose `column` (unit or person) is in `ids`,
+    /// in one statement; none for an actor who may not read the directory.
+    pub(crate) async fn manager_links(
+        &self,
+        actor: &Actor,
+        column: &str,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<unit_manager::Model>> {
+        if ids.is_empty() || !policy::can_read(actor, &unit_resource(actor, None)) {
+            return Ok(Vec::new());
+        }
+        Ok(unit_manager::Entity::find()
+            .filter(unit_manager::Column::OrganizationId.eq(actor.organization_id.0))
+            .filter(id_in(self.db_backend(), column, ids))
+            .all(&self.db)
+            .await?)
     }
 
     /// The ancestors of each unit in `ids`, nearest first, in one statement.

@@ -9,6 +9,7 @@
 use crate::error::{DomainError, DomainResult};
 use crate::ids::*;
 use crate::model::{Role, RoleSet};
+use crate::okr::Visibility;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
 use std::str::FromStr;
@@ -69,6 +70,8 @@ pub struct Actor {
     pub managed_units: HashSet<UnitId>,
     /// The person's own unit and all its ancestors.
     pub unit_lineage: HashSet<UnitId>,
+    /// The person's own unit and everything below it.
+    pub unit_subtree: HashSet<UnitId>,
 }
 
 impl Actor {
@@ -99,6 +102,12 @@ impl Actor {
         matches!(self.principal, Principal::Person { .. })
     }
 
+    /// A MEMBER-level person: sees beyond PUBLIC and may own goals. A person
+    /// with only VIEWER (or no role) is not.
+    fn is_member_level(&self) -> bool {
+        [Role::Admin, Role::Hr, Role::Manager, Role::Member].into_iter().any(|r| self.has_role(r))
+    }
+
     /// A line manager of `unit`: manages it or one of its ancestors.
     pub fn manages_unit(&self, unit: UnitId) -> bool {
         self.has_role(Role::Manager) && self.managed_units.contains(&unit)
@@ -124,6 +133,8 @@ pub enum Action {
     ChangeRoles,
     /// Move a period to CLOSED (freezes scores).
     ClosePeriod,
+    /// Append a check-in to a key result.
+    CheckIn,
 }
 
 impl Action {
@@ -135,6 +146,7 @@ impl Action {
             Self::Delete => "delete",
             Self::ChangeRoles => "change roles of",
             Self::ClosePeriod => "close",
+            Self::CheckIn => "check in on",
         }
     }
 }
@@ -157,6 +169,27 @@ pub enum Resource {
     Period {
         organization_id: OrganizationId,
     },
+    /// An objective (and so its key results' and check-ins' visibility).
+    Objective {
+        organization_id: OrganizationId,
+        goal: GoalFacts,
+    },
+    /// A key result of an objective; its owner may update it and check in.
+    KeyResult {
+        organization_id: OrganizationId,
+        goal: GoalFacts,
+        owner: PersonId,
+    },
+}
+
+/// What decides access to a goal: where it hangs and who owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GoalFacts {
+    /// The owning unit, or the owning person's unit.
+    pub owning_unit: UnitId,
+    /// Set for a person's goal.
+    pub owner_person: Option<PersonId>,
+    pub visibility: Visibility,
 }
 
 impl Resource {
@@ -165,7 +198,9 @@ impl Resource {
             Self::Organization { organization_id }
             | Self::Unit { organization_id, .. }
             | Self::Person { organization_id, .. }
-            | Self::Period { organization_id } => organization_id,
+            | Self::Period { organization_id }
+            | Self::Objective { organization_id, .. }
+            | Self::KeyResult { organization_id, .. } => organization_id,
         }
     }
 
@@ -175,6 +210,8 @@ impl Resource {
             Self::Unit { .. } => "unit",
             Self::Person { .. } => "person",
             Self::Period { .. } => "period",
+            Self::Objective { .. } => "objective",
+            Self::KeyResult { .. } => "key result",
         }
     }
 }
@@ -197,6 +234,119 @@ pub fn can_read(actor: &Actor, resource: &Resource) -> bool {
         Resource::Period { .. } => {
             actor.is_person() || actor.has_scope(Scope::OkrRead) || actor.has_scope(Scope::KpiWrite)
         }
+        Resource::Objective { goal, .. } | Resource::KeyResult { goal, .. } => can_read_goal(actor, goal),
+    }
+}
+
+/// The visibility table of the product brief: PUBLIC for everyone in the
+/// tenant (integrations with `okr:read`); UNIT for members of the owning
+/// unit's subtree and of its ancestors; PRIVATE for the owner; line
+/// managers, HR and ADMIN see every visibility.
+fn can_read_goal(actor: &Actor, goal: &GoalFacts) -> bool {
+    if actor.is_admin_or_hr() {
+        return true;
+    }
+    match &actor.principal {
+        Principal::Integration { .. } => {
+            goal.visibility == Visibility::Public && actor.has_scope(Scope::OkrRead)
+        }
+        Principal::Person { id, .. } => {
+            if goal.owner_person == Some(*id) || actor.manages_unit(goal.owning_unit) {
+                return true;
+            }
+            match goal.visibility {
+                Visibility::Public => true,
+                Visibility::Unit => {
+                    actor.is_member_level()
+                        && (actor.unit_lineage.contains(&goal.owning_unit)
+                            || actor.unit_subtree.contains(&goal.owning_unit))
+                }
+                Visibility::Private => false,
+            }
+        }
+    }
+}
+
+/// May change a goal: ADMIN and HR any; a MANAGER those owned in the
+/// subtrees they manage; a MEMBER their own.
+fn can_change_goal(actor: &Actor, goal: &GoalFacts) -> bool {
+    actor.is_admin_or_hr()
+        || actor.manages_unit(goal.owning_unit)
+        || (actor.is_member_level() && goal.owner_person.is_some() && goal.owner_person == actor.person_id())
+}
+
+/// Which goals a list may show, as a filter the store turns into SQL. It
+/// must agree with [`can_read`] on every goal (a test checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GoalReadScope {
+    All,
+    Nothing,
+    Some {
+        /// PUBLIC goals.
+        public: bool,
+        /// Goals this person owns, any visibility.
+        owner: Option<PersonId>,
+        /// Goals owned in these units, any visibility (line manager).
+        any_visibility_units: Vec<UnitId>,
+        /// UNIT goals owned in these units.
+        unit_visibility_units: Vec<UnitId>,
+    },
+}
+
+impl GoalReadScope {
+    pub fn allows(&self, goal: &GoalFacts) -> bool {
+        match self {
+            Self::All => true,
+            Self::Nothing => false,
+            Self::Some { public, owner, any_visibility_units, unit_visibility_units } => {
+                (*public && goal.visibility == Visibility::Public)
+                    || (owner.is_some() && goal.owner_person == *owner)
+                    || any_visibility_units.contains(&goal.owning_unit)
+                    || (goal.visibility == Visibility::Unit
+                        && unit_visibility_units.contains(&goal.owning_unit))
+            }
+        }
+    }
+}
+
+/// The filter of [`GoalReadScope`] for this actor.
+pub fn goal_read_scope(actor: &Actor) -> GoalReadScope {
+    if actor.is_admin_or_hr() {
+        return GoalReadScope::All;
+    }
+    match &actor.principal {
+        Principal::Integration { .. } => {
+            if actor.has_scope(Scope::OkrRead) {
+                GoalReadScope::Some {
+                    public: true,
+                    owner: None,
+                    any_visibility_units: vec![],
+                    unit_visibility_units: vec![],
+                }
+            } else {
+                GoalReadScope::Nothing
+            }
+        }
+        Principal::Person { id, .. } => {
+            let mut managed: Vec<UnitId> = if actor.has_role(Role::Manager) {
+                actor.managed_units.iter().copied().collect()
+            } else {
+                vec![]
+            };
+            managed.sort();
+            let mut unit_units: Vec<UnitId> = if actor.is_member_level() {
+                actor.unit_lineage.union(&actor.unit_subtree).copied().collect()
+            } else {
+                vec![]
+            };
+            unit_units.sort();
+            GoalReadScope::Some {
+                public: true,
+                owner: Some(*id),
+                any_visibility_units: managed,
+                unit_visibility_units: unit_units,
+            }
+        }
     }
 }
 
@@ -211,7 +361,18 @@ fn can_change(actor: &Actor, action: Action, resource: &Resource) -> bool {
             Action::Create | Action::Update | Action::Delete,
         ) => actor.is_admin_or_hr() || actor.has_scope(Scope::DirectoryWrite),
         (Resource::Period { .. }, _) => actor.is_admin_or_hr(),
-        (Resource::Unit { .. } | Resource::Person { .. }, Action::ClosePeriod) => false,
+        (Resource::Unit { .. } | Resource::Person { .. }, Action::ClosePeriod | Action::CheckIn) => false,
+        (Resource::Objective { goal, .. }, Action::Create | Action::Update | Action::Delete) => {
+            can_change_goal(actor, goal)
+        }
+        (Resource::Objective { .. }, Action::ClosePeriod | Action::CheckIn) => false,
+        // A key result's owner updates it and checks in; whoever may change
+        // the objective may do everything to its key results.
+        (Resource::KeyResult { goal, owner, .. }, Action::Update | Action::CheckIn) => {
+            can_change_goal(actor, goal) || (actor.is_member_level() && actor.person_id() == Some(*owner))
+        }
+        (Resource::KeyResult { goal, .. }, Action::Create | Action::Delete) => can_change_goal(actor, goal),
+        (Resource::KeyResult { .. }, Action::ClosePeriod) => false,
     }
 }
 
@@ -244,6 +405,7 @@ mod tests {
             roles: RoleSet::new(roles.iter().copied()),
             managed_units: HashSet::new(),
             unit_lineage: HashSet::new(),
+            unit_subtree: HashSet::new(),
         }
     }
 
@@ -257,6 +419,7 @@ mod tests {
             roles: RoleSet::default(),
             managed_units: HashSet::new(),
             unit_lineage: HashSet::new(),
+            unit_subtree: HashSet::new(),
         }
     }
 
@@ -335,5 +498,156 @@ mod tests {
         a.roles = RoleSet::new([Role::Manager]);
         assert!(a.manages_unit(team));
         assert!(!a.manages_unit(UnitId::new()));
+    }
+
+    /// A small tree: company > sales > (east, west); people placed in it.
+    struct Tree {
+        org: OrganizationId,
+        company: UnitId,
+        sales: UnitId,
+        east: UnitId,
+        west: UnitId,
+    }
+
+    fn tree() -> Tree {
+        Tree {
+            org: OrganizationId::new(),
+            company: UnitId::new(),
+            sales: UnitId::new(),
+            east: UnitId::new(),
+            west: UnitId::new(),
+        }
+    }
+
+    fn placed(t: &Tree, unit: UnitId, roles: &[Role], managed: &[UnitId]) -> Actor {
+        let lineage: HashSet<UnitId> = if unit == t.company {
+            [t.company].into()
+        } else if unit == t.sales {
+            [t.sales, t.company].into()
+        } else {
+            [unit, t.sales, t.company].into()
+        };
+        let subtree: HashSet<UnitId> = if unit == t.company {
+            [t.company, t.sales, t.east, t.west].into()
+        } else if unit == t.sales {
+            [t.sales, t.east, t.west].into()
+        } else {
+            [unit].into()
+        };
+        let mut managed_units = HashSet::new();
+        for m in managed {
+            if *m == t.sales {
+                managed_units.extend([t.sales, t.east, t.west]);
+            } else {
+                managed_units.insert(*m);
+            }
+        }
+        Actor {
+            organization_id: t.org,
+            principal: Principal::Person { id: PersonId::new(), unit_id: unit },
+            roles: RoleSet::new(roles.iter().copied()),
+            managed_units,
+            unit_lineage: lineage,
+            unit_subtree: subtree,
+        }
+    }
+
+    /// Hand-written from the product brief's visibility rules: who reads a
+    /// goal of the EAST team (or of a person in it) at each visibility.
+    #[test]
+    fn goal_visibility_table() {
+        let t = tree();
+        let owner = placed(&t, t.east, &[Role::Member], &[]);
+        let owner_id = owner.person_id();
+        let actors: Vec<(&str, Actor)> = vec![
+            ("owner", owner),
+            ("teammate", placed(&t, t.east, &[Role::Member], &[])),
+            ("member of the parent unit", placed(&t, t.sales, &[Role::Member], &[])),
+            ("member of the company unit", placed(&t, t.company, &[Role::Member], &[])),
+            ("member of a sibling team", placed(&t, t.west, &[Role::Member], &[])),
+            ("line manager (manages sales)", placed(&t, t.sales, &[Role::Manager], &[t.sales])),
+            ("manager of the sibling team", placed(&t, t.west, &[Role::Manager], &[t.west])),
+            ("hr", placed(&t, t.company, &[Role::Hr], &[])),
+            ("admin", placed(&t, t.company, &[Role::Admin], &[])),
+            ("viewer in the team", placed(&t, t.east, &[Role::Viewer], &[])),
+            ("okr integration", integration(t.org, &[Scope::OkrRead])),
+            ("kpi integration", integration(t.org, &[Scope::KpiWrite])),
+        ];
+        // [PUBLIC, UNIT, PRIVATE] for a person's goal in EAST.
+        let expected: [[bool; 3]; 12] = [
+            [true, true, true],
+            [true, true, false],
+            [true, true, false],
+            [true, true, false],
+            [true, false, false],
+            [true, true, true],
+            [true, false, false],
+            [true, true, true],
+            [true, true, true],
+            [true, false, false],
+            [true, false, false],
+            [false, false, false],
+        ];
+        for ((who, actor), want) in actors.iter().zip(expected) {
+            for (i, visibility) in
+                [Visibility::Public, Visibility::Unit, Visibility::Private].into_iter().enumerate()
+            {
+                let goal = GoalFacts { owning_unit: t.east, owner_person: owner_id, visibility };
+                let resource = Resource::Objective { organization_id: t.org, goal };
+                assert_eq!(can_read(actor, &resource), want[i], "{who} reading a {visibility:?} goal");
+                // The list filter agrees with the point decision.
+                assert_eq!(
+                    goal_read_scope(actor).allows(&goal),
+                    want[i],
+                    "{who}: scope vs decision, {visibility:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn goal_changes() {
+        let t = tree();
+        let owner = placed(&t, t.east, &[Role::Member], &[]);
+        let goal = GoalFacts {
+            owning_unit: t.east,
+            owner_person: owner.person_id(),
+            visibility: Visibility::Public,
+        };
+        let unit_goal = GoalFacts { owning_unit: t.east, owner_person: None, visibility: Visibility::Public };
+        let objective = |g| Resource::Objective { organization_id: t.org, goal: g };
+        let kr_owner = placed(&t, t.east, &[Role::Member], &[]);
+        let kr = Resource::KeyResult {
+            organization_id: t.org,
+            goal,
+            owner: kr_owner.person_id().unwrap_or_default(),
+        };
+        let line_manager = placed(&t, t.sales, &[Role::Manager], &[t.sales]);
+        let other_manager = placed(&t, t.west, &[Role::Manager], &[t.west]);
+        let teammate = placed(&t, t.east, &[Role::Member], &[]);
+        let viewer = placed(&t, t.east, &[Role::Viewer], &[]);
+        let hr = placed(&t, t.company, &[Role::Hr], &[]);
+
+        assert_eq!(outcome(authorize(&owner, Action::Update, &objective(goal))), "ok");
+        assert_eq!(outcome(authorize(&owner, Action::Update, &objective(unit_goal))), "forbidden");
+        assert_eq!(outcome(authorize(&line_manager, Action::Update, &objective(unit_goal))), "ok");
+        assert_eq!(outcome(authorize(&other_manager, Action::Update, &objective(goal))), "forbidden");
+        assert_eq!(outcome(authorize(&teammate, Action::Update, &objective(goal))), "forbidden");
+        assert_eq!(outcome(authorize(&viewer, Action::Update, &objective(goal))), "forbidden");
+        assert_eq!(outcome(authorize(&hr, Action::Update, &objective(goal))), "ok");
+        // Key results: their owner checks in and edits, but cannot add or remove.
+        assert_eq!(outcome(authorize(&kr_owner, Action::CheckIn, &kr)), "ok");
+        assert_eq!(outcome(authorize(&kr_owner, Action::Update, &kr)), "ok");
+        assert_eq!(outcome(authorize(&kr_owner, Action::Delete, &kr)), "forbidden");
+        assert_eq!(outcome(authorize(&owner, Action::CheckIn, &kr)), "ok");
+        assert_eq!(outcome(authorize(&teammate, Action::CheckIn, &kr)), "forbidden");
+        assert_eq!(outcome(authorize(&line_manager, Action::CheckIn, &kr)), "ok");
+        // A PRIVATE goal is not found by those who cannot see it.
+        let private = GoalFacts { visibility: Visibility::Private, ..goal };
+        assert_eq!(outcome(authorize(&teammate, Action::Update, &objective(private))), "not_found");
+        // Another tenant never sees it.
+        let mut stranger = placed(&t, t.east, &[Role::Admin], &[]);
+        stranger.organization_id = OrganizationId::new();
+        assert_eq!(outcome(authorize(&stranger, Action::Read, &objective(goal))), "not_found");
     }
 }

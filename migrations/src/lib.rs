@@ -12,12 +12,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_organization_structure;
+mod m20261122_000002_okrs;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_organization_structure::Migration)]
+        vec![
+            Box::new(m20261122_000001_organization_structure::Migration),
+            Box::new(m20261122_000002_okrs::Migration),
+        ]
     }
 }

@@ -74,6 +74,20 @@ string_enum!(
     }
 );
 
+impl Objective {
+    /// The facts the policy decides on.
+    pub fn goal(&self) -> crate::policy::GoalFacts {
+        crate::policy::GoalFacts {
+            owning_unit: self.owning_unit,
+            owner_person: match self.owner {
+                Owner::Person(p) => Some(p),
+                Owner::Unit(_) => None,
+            },
+            visibility: self.visibility,
+        }
+    }
+}
+
 impl ObjectiveStatus {
     /// DRAFT → ACTIVE → COMPLETED; DRAFT or ACTIVE → CANCELLED (with a reason).
     pub fn check_transition(self, to: ObjectiveStatus) -> DomainResult<()> {
@@ -108,6 +122,9 @@ pub struct Objective {
     pub organization_id: OrganizationId,
     pub period_id: PeriodId,
     pub owner: Owner,
+    /// The owning unit, or the owning person's unit (kept in step when
+    /// they move): what visibility and line management are decided on.
+    pub owning_unit: UnitId,
     pub parent_id: Option<ObjectiveId>,
     pub title: String,
     pub description: Option<String>,

@@ -67,3 +67,65 @@ pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
 }
+
+pub(crate) fn objective(m: crate::entity::objective::Model) -> StoreResult<goalgraph_domain::okr::Objective> {
+    use goalgraph_domain::okr::{Objective, Owner};
+    let bad = |what: &str| StoreError::corrupt(format!("{what} of objective {}", m.id));
+    Ok(Objective {
+        id: m.id.into(),
+        organization_id: m.organization_id.into(),
+        period_id: m.period_id.into(),
+        owner: match m.owner_person_id {
+            Some(p) => Owner::Person(p.into()),
+            None => Owner::Unit(m.owner_unit_id.into()),
+        },
+        owning_unit: m.owner_unit_id.into(),
+        parent_id: m.parent_id.map(Into::into),
+        title: m.title,
+        description: m.description,
+        kind: m.kind.parse().map_err(|_| bad("kind"))?,
+        visibility: m.visibility.parse().map_err(|_| bad("visibility"))?,
+        progress_driver: m.progress_driver.map(|d| d.parse()).transpose().map_err(|_| bad("progress driver"))?,
+        status: m.status.parse().map_err(|_| bad("status"))?,
+        cancel_reason: m.cancel_reason,
+        progress: m.progress,
+        score: m.score,
+        version: m.version,
+        created_at: m.created_at,
+    })
+}
+
+pub(crate) fn key_result(m: crate::entity::key_result::Model) -> StoreResult<goalgraph_domain::okr::KeyResult> {
+    Ok(goalgraph_domain::okr::KeyResult {
+        id: m.id.into(),
+        organization_id: m.organization_id.into(),
+        objective_id: m.objective_id.into(),
+        owner_id: m.owner_id.into(),
+        title: m.title,
+        measure: m.measure.parse().map_err(|_| StoreError::corrupt(format!("measure of key result {}", m.id)))?,
+        start: m.start_value,
+        target: m.target_value,
+        current: m.current_value,
+        unit_label: m.unit_label,
+        weight: m.weight,
+        confidence: m.confidence,
+        last_check_in_at: m.last_check_in_at,
+        progress: m.progress,
+        score: m.score,
+        version: m.version,
+        created_at: m.created_at,
+    })
+}
+
+pub(crate) fn check_in(m: crate::entity::check_in::Model) -> goalgraph_domain::okr::CheckIn {
+    goalgraph_domain::okr::CheckIn {
+        id: m.id.into(),
+        organization_id: m.organization_id.into(),
+        key_result_id: m.key_result_id.into(),
+        value: m.value,
+        confidence: m.confidence,
+        note: m.note,
+        author_id: m.author_id.map(Into::into),
+        created_at: m.created_at,
+    }
+}

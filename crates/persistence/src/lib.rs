@@ -6,9 +6,11 @@
 //! anything, and maps database errors to domain errors (a unique key becomes
 //! `Conflict`). Callers see domain types only.
 
+mod checkins;
 mod convert;
 pub mod entity;
 mod error;
+mod goals;
 mod org;
 pub mod page;
 mod people;
@@ -17,7 +19,9 @@ mod sql;
 mod store;
 mod units;
 
+pub use checkins::CheckInInput;
 pub use error::{StoreError, StoreResult};
+pub use goals::{KeyResultPatch, NewKeyResult, NewObjective, ObjectiveFilter, ObjectiveOrder, ObjectivePatch};
 pub use org::{NewOrganization, OrganizationPatch};
 pub use page::{CursorKey, Page, PageArgs, SortDirection};
 pub use people::{NewPerson, PeopleFilter, PeopleParent, PersonOrder, PersonPatch};

@@ -71,6 +71,10 @@ pub(crate) fn parse_text(s: &str) -> Option<Value> {
     Some(Value::from(s.to_owned()))
 }
 
+pub(crate) fn parse_float(s: &str) -> Option<Value> {
+    s.parse::<f64>().ok().filter(|f| f.is_finite()).map(Value::from)
+}
+
 pub(crate) fn parse_date(s: &str) -> Option<Value> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(Value::from)
 }

@@ -450,6 +450,16 @@ impl Store {
         active.version = Set(before.version + 1);
         active.updated_at = Set(now());
         let m = active.update(tx.conn()).await?;
+        if m.unit_id != before.unit_id.0 {
+            // A person's goals hang in their unit: visibility and line
+            // management follow them when they move.
+            crate::entity::objective::Entity::update_many()
+                .col_expr(crate::entity::objective::Column::OwnerUnitId, sea_orm::sea_query::Expr::value(m.unit_id))
+                .filter(crate::entity::objective::Column::OrganizationId.eq(org.0))
+                .filter(crate::entity::objective::Column::OwnerPersonId.eq(id.0))
+                .exec(tx.conn())
+                .await?;
+        }
         tx.commit().await?;
         Ok(convert::person(m))
     }

@@ -198,6 +198,9 @@ impl Store {
         check_version("period", current.version, expected_version)?;
         let before = convert::period(current.clone())?;
         before.status.check_transition(to)?;
+        if to == PeriodStatus::Closed {
+            self.freeze_scores(&tx, actor.organization_id, id).await?;
+        }
         let mut active: period::ActiveModel = current.into();
         active.status = Set(to.as_str().to_owned());
         active.version = Set(before.version + 1);

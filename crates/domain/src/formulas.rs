@@ -2,10 +2,12 @@
 //! product brief's table "Numbers the API computes"). Tested against
 //! hand-computed cases; nothing here touches a database.
 
+use crate::ObjectiveId;
 use crate::okr::{Measure, ObjectiveKind, ProgressDriver};
 use crate::settings::OrganizationSettings;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// ON_TRACK < AT_RISK < OFF_TRACK: the order is "how bad".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -204,6 +206,124 @@ pub fn success(kind: ObjectiveKind, score: f64) -> bool {
     }
 }
 
+/// A key result as the tree evaluation needs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TreeKeyResult {
+    pub measure: Measure,
+    pub progress: f64,
+    pub weight: f64,
+    pub confidence: Option<f64>,
+}
+
+/// An objective as the tree evaluation needs it: its driver, its period,
+/// its key results and its (not cancelled) children.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeGoal {
+    pub driver: Option<ProgressDriver>,
+    pub window: PeriodWindow,
+    pub key_results: Vec<TreeKeyResult>,
+    pub children: Vec<ObjectiveId>,
+}
+
+/// The computed numbers of a key result or an objective.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Numbers {
+    pub progress: f64,
+    pub expected: f64,
+    /// None for an objective without inputs.
+    pub health: Option<Health>,
+}
+
+/// A key result's numbers in its period at `now`.
+pub fn key_result_numbers(
+    kr: &TreeKeyResult,
+    window: &PeriodWindow,
+    now: DateTime<Utc>,
+    settings: &OrganizationSettings,
+) -> Numbers {
+    let expected = key_result_expected(kr.measure, window, now);
+    let health =
+        key_result_health(kr.measure, kr.progress, expected, kr.confidence, window.has_ended(now), settings);
+    Numbers { progress: kr.progress, expected, health: Some(health) }
+}
+
+/// An objective's numbers, computed bottom-up through its subtree: progress
+/// and expected progress as the driver's weighted average of its inputs,
+/// health as the worst of theirs. Children missing from `goals` are left
+/// out; `memo` keeps each objective's numbers for its ancestors.
+pub fn goal_numbers(
+    goals: &HashMap<ObjectiveId, TreeGoal>,
+    id: ObjectiveId,
+    now: DateTime<Utc>,
+    settings: &OrganizationSettings,
+    memo: &mut HashMap<ObjectiveId, Numbers>,
+) -> Option<Numbers> {
+    goal_numbers_at(goals, id, now, settings, memo, 0)
+}
+
+fn goal_numbers_at(
+    goals: &HashMap<ObjectiveId, TreeGoal>,
+    id: ObjectiveId,
+    now: DateTime<Utc>,
+    settings: &OrganizationSettings,
+    memo: &mut HashMap<ObjectiveId, Numbers>,
+    depth: usize,
+) -> Option<Numbers> {
+    if let Some(n) = memo.get(&id) {
+        return Some(*n);
+    }
+    // A cycle cannot be stored through the API; stop rather than recurse forever.
+    if depth > 10_000 {
+        return None;
+    }
+    let goal = goals.get(&id)?;
+    let driver = effective_driver(goal.driver, !goal.key_results.is_empty());
+    let krs: Vec<(Numbers, f64)> = if matches!(driver, ProgressDriver::KeyResults | ProgressDriver::Both) {
+        goal.key_results
+            .iter()
+            .map(|k| (key_result_numbers(k, &goal.window, now, settings), k.weight))
+            .collect()
+    } else {
+        vec![]
+    };
+    let children: Vec<(Numbers, f64)> =
+        if matches!(driver, ProgressDriver::AlignedObjectives | ProgressDriver::Both) {
+            goal.children
+                .iter()
+                .filter_map(|c| goal_numbers_at(goals, *c, now, settings, memo, depth + 1))
+                .map(|n| (n, 1.0))
+                .collect()
+        } else {
+            vec![]
+        };
+    let inputs: Vec<(Numbers, f64)> = krs.into_iter().chain(children).collect();
+    let avg = |f: fn(&Numbers) -> f64| {
+        weighted_average(
+            &inputs.iter().map(|(n, w)| RollupInput { value: f(n), weight: *w }).collect::<Vec<_>>(),
+        )
+    };
+    let numbers = Numbers {
+        progress: avg(|n| n.progress),
+        expected: avg(|n| n.expected),
+        health: worst(inputs.iter().filter_map(|(n, _)| n.health)),
+    };
+    memo.insert(id, numbers);
+    Some(numbers)
+}
+
+/// A key result of an ACTIVE objective is stale when no check-in came
+/// within the cadence; before its first check-in the clock starts at
+/// `since` (its creation, or its period's start if later).
+pub fn is_stale(
+    objective_active: bool,
+    last_check_in: Option<DateTime<Utc>>,
+    since: DateTime<Utc>,
+    cadence_days: u32,
+    now: DateTime<Utc>,
+) -> bool {
+    objective_active && now - last_check_in.unwrap_or(since) > chrono::Duration::days(i64::from(cadence_days))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,5 +485,84 @@ mod tests {
         assert!(success(ObjectiveKind::Committed, 1.0));
         assert!(!success(ObjectiveKind::Committed, 0.99));
         assert!(!success(ObjectiveKind::Committed, 0.7));
+    }
+
+    fn window() -> PeriodWindow {
+        PeriodWindow::new(d(2026, 4, 1), d(2026, 4, 30), chrono_tz::UTC)
+    }
+
+    fn kr(measure: Measure, progress: f64, weight: f64) -> TreeKeyResult {
+        TreeKeyResult { measure, progress, weight, confidence: None }
+    }
+
+    #[test]
+    fn goal_numbers_roll_up_through_the_tree() {
+        let s = OrganizationSettings::default();
+        let mid = at("2026-04-16T00:00:00Z"); // half of April elapsed
+        let (company, team, person) = (ObjectiveId::new(), ObjectiveId::new(), ObjectiveId::new());
+        let mut goals = HashMap::new();
+        // Individual: two INCREASE key results, weights 3 and 1, at 0.5 and 0.1.
+        goals.insert(
+            person,
+            TreeGoal {
+                driver: None,
+                window: window(),
+                key_results: vec![kr(Increase, 0.5, 3.0), kr(Increase, 0.1, 1.0)],
+                children: vec![],
+            },
+        );
+        // Team: a MAINTAIN_ABOVE key result that holds, plus the individual (BOTH).
+        goals.insert(
+            team,
+            TreeGoal {
+                driver: Some(ProgressDriver::Both),
+                window: window(),
+                key_results: vec![kr(MaintainAbove, 1.0, 1.0)],
+                children: vec![person],
+            },
+        );
+        // Company: no key results, so ALIGNED_OBJECTIVES by default.
+        goals.insert(
+            company,
+            TreeGoal { driver: None, window: window(), key_results: vec![], children: vec![team] },
+        );
+        let mut memo = HashMap::new();
+        let p = goal_numbers(&goals, person, mid, &s, &mut memo).unwrap_or(Numbers {
+            progress: -1.0,
+            expected: -1.0,
+            health: None,
+        });
+        // progress (0.5*3 + 0.1*1)/4 = 0.4; expected 0.5; KR healths: gap 0 ON_TRACK, gap 0.4 OFF_TRACK.
+        assert!((p.progress - 0.4).abs() < 1e-12);
+        assert!((p.expected - 0.5).abs() < 1e-12);
+        assert_eq!(p.health, Some(Health::OffTrack));
+        let t = goal_numbers(&goals, team, mid, &s, &mut memo).unwrap_or(p);
+        // BOTH: (1*1 + 0.4*1)/2 = 0.7; expected (1 + 0.5)/2 = 0.75; worst OFF_TRACK.
+        assert!((t.progress - 0.7).abs() < 1e-12);
+        assert!((t.expected - 0.75).abs() < 1e-12);
+        assert_eq!(t.health, Some(Health::OffTrack));
+        let c = goal_numbers(&goals, company, mid, &s, &mut memo).unwrap_or(p);
+        assert!((c.progress - 0.7).abs() < 1e-12);
+        assert_eq!(c.health, Some(Health::OffTrack));
+        // An objective without inputs: progress 0 and no health.
+        let lonely = ObjectiveId::new();
+        goals.insert(
+            lonely,
+            TreeGoal { driver: None, window: window(), key_results: vec![], children: vec![] },
+        );
+        let l = goal_numbers(&goals, lonely, mid, &s, &mut HashMap::new());
+        assert_eq!(l.map(|n| (n.progress, n.health)), Some((0.0, None)));
+    }
+
+    #[test]
+    fn staleness() {
+        let now = at("2026-04-20T00:00:00Z");
+        let eight_days_ago = at("2026-04-12T00:00:00Z");
+        let six_days_ago = at("2026-04-14T00:00:00Z");
+        assert!(is_stale(true, Some(eight_days_ago), eight_days_ago, 7, now));
+        assert!(!is_stale(true, Some(six_days_ago), eight_days_ago, 7, now));
+        assert!(!is_stale(false, Some(eight_days_ago), eight_days_ago, 7, now), "only ACTIVE objectives");
+        assert!(is_stale(true, None, eight_days_ago, 7, now), "never checked in since creation");
+        assert!(!is_stale(true, None, six_days_ago, 7, now));
     }
 }

@@ -6,9 +6,11 @@
 //! async-graphql (`.ci/run` checks the dependency tree). Everything here is
 //! a pure function of its inputs, so it is tested without a database.
 
+pub mod alignment;
 pub mod error;
 pub mod formulas;
 pub mod ids;
+pub mod insights;
 pub mod model;
 pub mod okr;
 pub mod policy;

@@ -12,9 +12,13 @@ use goalgraph_domain::formulas::key_result_progress;
 use goalgraph_domain::okr::{CheckIn, KeyResult, confidence};
 use goalgraph_domain::policy::{self, Action, Actor, Resource};
 use goalgraph_domain::values::finite;
-use goalgraph_domain::{CheckInId, DomainError, KeyResultId, ObjectiveId, OrganizationId, PeriodId, PersonId};
+use goalgraph_domain::{
+    CheckInId, DomainError, KeyResultId, ObjectiveId, OrganizationId, PeriodId, PersonId,
+};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, RelationTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, RelationTrait, Set,
+};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -61,16 +65,19 @@ impl Store {
         key: &str,
         hash: &str,
     ) -> StoreResult<Replay> {
-        let found = idempotency_key::Entity::find_by_id((org.0, mutation.to_owned(), key.to_owned())).one(conn).await?;
+        let found = idempotency_key::Entity::find_by_id((org.0, mutation.to_owned(), key.to_owned()))
+            .one(conn)
+            .await?;
         match found {
             None => Ok(Replay::Fresh),
             Some(row) if row.request_hash == hash => Ok(Replay::Same(
-                serde_json::from_str(&row.response).map_err(|e| StoreError::corrupt(format!("idempotency response: {e}")))?,
+                serde_json::from_str(&row.response)
+                    .map_err(|e| StoreError::corrupt(format!("idempotency response: {e}")))?,
             )),
-            Some(_) => Err(DomainError::conflict(
-                "this idempotency key was already used with a different input",
-            )
-            .into()),
+            Some(_) => {
+                Err(DomainError::conflict("this idempotency key was already used with a different input")
+                    .into())
+            }
         }
     }
 
@@ -119,7 +126,11 @@ impl Store {
     }
 
     /// The check-in and the key result of a replayed check-in.
-    async fn replayed_check_in(&self, actor: &Actor, response: &serde_json::Value) -> StoreResult<(CheckIn, KeyResult)> {
+    async fn replayed_check_in(
+        &self,
+        actor: &Actor,
+        response: &serde_json::Value,
+    ) -> StoreResult<(CheckIn, KeyResult)> {
         let id = response
             .get("checkInId")
             .and_then(|v| v.as_str())
@@ -154,7 +165,8 @@ impl Store {
 
         let tx = self.write().await?;
         if let Some(key) = &key
-            && let Replay::Same(response) = self.idempotency_lookup(tx.conn(), org, MUTATION, key, &hash).await?
+            && let Replay::Same(response) =
+                self.idempotency_lookup(tx.conn(), org, MUTATION, key, &hash).await?
         {
             drop(tx);
             return self.replayed_check_in(actor, &response).await;
@@ -164,7 +176,8 @@ impl Store {
             .one(tx.conn())
             .await?
             .ok_or_else(|| StoreError::corrupt("key result without objective"))?;
-        let resource = Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: PersonId(kr.owner_id) };
+        let resource =
+            Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: PersonId(kr.owner_id) };
         policy::authorize(actor, Action::CheckIn, &resource)?;
         self.open_objective_of_id(&tx, org, o.id).await?;
 
@@ -175,7 +188,9 @@ impl Store {
                 drop(tx);
                 return match self.idempotency_lookup(&self.db, org, MUTATION, key, &hash).await? {
                     Replay::Same(response) => self.replayed_check_in(actor, &response).await,
-                    Replay::Fresh => Err(DomainError::conflict("the idempotency key is being used; retry").into()),
+                    Replay::Fresh => {
+                        Err(DomainError::conflict("the idempotency key is being used; retry").into())
+                    }
                 };
             }
         }
@@ -192,7 +207,10 @@ impl Store {
         }
         .insert(tx.conn())
         .await?;
-        let measure = kr.measure.parse().map_err(|_| StoreError::corrupt(format!("measure of key result {}", kr.id)))?;
+        let measure = kr
+            .measure
+            .parse()
+            .map_err(|_| StoreError::corrupt(format!("measure of key result {}", kr.id)))?;
         let progress = key_result_progress(measure, kr.start_value, kr.target_value, value);
         let mut active: key_result::ActiveModel = kr.clone().into();
         active.current_value = Set(value);
@@ -207,7 +225,12 @@ impl Store {
         Ok((convert::check_in(row), convert::key_result(updated)?))
     }
 
-    async fn load_key_result_row_locked(&self, tx: &WriteTx, org: OrganizationId, id: KeyResultId) -> StoreResult<key_result::Model> {
+    async fn load_key_result_row_locked(
+        &self,
+        tx: &WriteTx,
+        org: OrganizationId,
+        id: KeyResultId,
+    ) -> StoreResult<key_result::Model> {
         Ok(key_result::Entity::find_by_id((org.0, id.0))
             .lock_exclusive()
             .one(tx.conn())
@@ -261,7 +284,11 @@ impl Store {
     }
 
     /// How many check-ins each key result has, in one statement.
-    pub async fn check_in_counts(&self, actor: &Actor, key_results: &[KeyResultId]) -> StoreResult<HashMap<KeyResultId, u64>> {
+    pub async fn check_in_counts(
+        &self,
+        actor: &Actor,
+        key_results: &[KeyResultId],
+    ) -> StoreResult<HashMap<KeyResultId, u64>> {
         if key_results.is_empty() {
             return Ok(HashMap::new());
         }
@@ -283,7 +310,12 @@ impl Store {
 
     /// Freezes the scores of a period's goals: each key result's and each
     /// objective's stored progress at the moment the period closes.
-    pub(crate) async fn freeze_scores(&self, tx: &WriteTx, org: OrganizationId, period: PeriodId) -> StoreResult<()> {
+    pub(crate) async fn freeze_scores(
+        &self,
+        tx: &WriteTx,
+        org: OrganizationId,
+        period: PeriodId,
+    ) -> StoreResult<()> {
         let backend = self.db_backend();
         let in_period = |alias: &str| {
             format!(

@@ -85,7 +85,11 @@ pub(crate) fn objective(m: crate::entity::objective::Model) -> StoreResult<goalg
         description: m.description,
         kind: m.kind.parse().map_err(|_| bad("kind"))?,
         visibility: m.visibility.parse().map_err(|_| bad("visibility"))?,
-        progress_driver: m.progress_driver.map(|d| d.parse()).transpose().map_err(|_| bad("progress driver"))?,
+        progress_driver: m
+            .progress_driver
+            .map(|d| d.parse())
+            .transpose()
+            .map_err(|_| bad("progress driver"))?,
         status: m.status.parse().map_err(|_| bad("status"))?,
         cancel_reason: m.cancel_reason,
         progress: m.progress,
@@ -95,14 +99,19 @@ pub(crate) fn objective(m: crate::entity::objective::Model) -> StoreResult<goalg
     })
 }
 
-pub(crate) fn key_result(m: crate::entity::key_result::Model) -> StoreResult<goalgraph_domain::okr::KeyResult> {
+pub(crate) fn key_result(
+    m: crate::entity::key_result::Model,
+) -> StoreResult<goalgraph_domain::okr::KeyResult> {
     Ok(goalgraph_domain::okr::KeyResult {
         id: m.id.into(),
         organization_id: m.organization_id.into(),
         objective_id: m.objective_id.into(),
         owner_id: m.owner_id.into(),
         title: m.title,
-        measure: m.measure.parse().map_err(|_| StoreError::corrupt(format!("measure of key result {}", m.id)))?,
+        measure: m
+            .measure
+            .parse()
+            .map_err(|_| StoreError::corrupt(format!("measure of key result {}", m.id)))?,
         start: m.start_value,
         target: m.target_value,
         current: m.current_value,

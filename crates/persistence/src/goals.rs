@@ -9,7 +9,9 @@ use crate::page::{self, CursorKey, Page, PageArgs, SortDirection, SortSpec};
 use crate::sql::id_in;
 use crate::store::{Store, WriteTx};
 use crate::units::like_pattern;
-use goalgraph_domain::formulas::{RollupInput, effective_driver, key_result_progress, rollup_inputs, weighted_average};
+use goalgraph_domain::formulas::{
+    RollupInput, effective_driver, key_result_progress, rollup_inputs, weighted_average,
+};
 use goalgraph_domain::model::{PeriodStatus, check_version};
 use goalgraph_domain::okr::{
     KeyResult, MeasureSpec, Objective, ObjectiveKind, ObjectiveStatus, Owner, ProgressDriver, Visibility,
@@ -202,11 +204,19 @@ impl Store {
         org: OrganizationId,
         id: Uuid,
     ) -> StoreResult<period::Model> {
-        Ok(period::Entity::find_by_id((org.0, id)).one(conn).await?.ok_or(DomainError::not_found("period"))?)
+        Ok(period::Entity::find_by_id((org.0, id))
+            .one(conn)
+            .await?
+            .ok_or(DomainError::not_found("period"))?)
     }
 
     /// Goals of a CLOSED period are frozen.
-    async fn check_period_open<C: ConnectionTrait>(&self, conn: &C, org: OrganizationId, period: Uuid) -> StoreResult<()> {
+    async fn check_period_open<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrganizationId,
+        period: Uuid,
+    ) -> StoreResult<()> {
         let p = self.load_period_row(conn, org, period).await?;
         if p.status == PeriodStatus::Closed.as_str() {
             return Err(DomainError::invalid("periodId", "the period is closed: its goals are frozen").into());
@@ -244,7 +254,9 @@ impl Store {
             q = q.filter(objective::Column::PeriodId.eq(p.0));
         }
         if let Some(u) = filter.owner_unit_id {
-            q = q.filter(objective::Column::OwnerUnitId.eq(u.0)).filter(objective::Column::OwnerPersonId.is_null());
+            q = q
+                .filter(objective::Column::OwnerUnitId.eq(u.0))
+                .filter(objective::Column::OwnerPersonId.is_null());
         }
         if let Some(p) = filter.owner_person_id {
             q = q.filter(objective::Column::OwnerPersonId.eq(p.0));
@@ -272,9 +284,14 @@ impl Store {
         direction: SortDirection,
         args: &PageArgs,
     ) -> StoreResult<Page<Objective>> {
-        page::fetch_page(&self.db, self.filtered_objectives(actor, filter), objective_sort(order, direction), args)
-            .await?
-            .try_map(convert::objective)
+        page::fetch_page(
+            &self.db,
+            self.filtered_objectives(actor, filter),
+            objective_sort(order, direction),
+            args,
+        )
+        .await?
+        .try_map(convert::objective)
     }
 
     pub async fn count_objectives(&self, actor: &Actor, filter: &ObjectiveFilter) -> StoreResult<u64> {
@@ -360,10 +377,9 @@ impl Store {
     async fn owning_unit(&self, tx: &WriteTx, org: OrganizationId, owner: Owner) -> StoreResult<UnitId> {
         match owner {
             Owner::Unit(u) => {
-                unit::Entity::find_by_id((org.0, u.0))
-                    .one(tx.conn())
-                    .await?
-                    .ok_or_else(|| DomainError::invalid("ownerUnitId", "no such unit in this organization"))?;
+                unit::Entity::find_by_id((org.0, u.0)).one(tx.conn()).await?.ok_or_else(|| {
+                    DomainError::invalid("ownerUnitId", "no such unit in this organization")
+                })?;
                 Ok(u)
             }
             Owner::Person(p) => {
@@ -371,7 +387,9 @@ impl Store {
                     .one(tx.conn())
                     .await?
                     .filter(|m| m.active)
-                    .ok_or_else(|| DomainError::invalid("ownerPersonId", "no such active person in this organization"))?;
+                    .ok_or_else(|| {
+                        DomainError::invalid("ownerPersonId", "no such active person in this organization")
+                    })?;
                 Ok(UnitId(person.unit_id))
             }
         }
@@ -451,7 +469,12 @@ impl Store {
         Ok(m)
     }
 
-    pub async fn update_objective(&self, actor: &Actor, id: ObjectiveId, patch: ObjectivePatch) -> StoreResult<Objective> {
+    pub async fn update_objective(
+        &self,
+        actor: &Actor,
+        id: ObjectiveId,
+        patch: ObjectivePatch,
+    ) -> StoreResult<Objective> {
         let title = patch.title.as_deref().map(|t| Name::parse("title", t)).transpose()?;
         let description = match &patch.description {
             Some(d) => Some(Description::parse("description", d.as_deref())?),
@@ -504,12 +527,15 @@ impl Store {
         reason: Option<String>,
         expected_version: Option<i32>,
     ) -> StoreResult<Objective> {
-        let reason = if to == ObjectiveStatus::Cancelled { Some(cancel_reason(reason.as_deref())?) } else { None };
+        let reason =
+            if to == ObjectiveStatus::Cancelled { Some(cancel_reason(reason.as_deref())?) } else { None };
         let org = actor.organization_id;
         let tx = self.write().await?;
         let current = self.objective_for_change(&tx, actor, id, expected_version).await?;
-        let from: ObjectiveStatus =
-            current.status.parse().map_err(|_| StoreError::corrupt(format!("status of objective {}", current.id)))?;
+        let from: ObjectiveStatus = current
+            .status
+            .parse()
+            .map_err(|_| StoreError::corrupt(format!("status of objective {}", current.id)))?;
         from.check_transition(to)?;
         let parent = current.parent_id;
         let version = current.version;
@@ -563,7 +589,12 @@ impl Store {
     /// Recomputes the stored progress of `start` and of every ancestor up the
     /// alignment chain, stopping where nothing changes (an ancestor depends
     /// only on its children's stored progress). Never bumps versions.
-    pub(crate) async fn recompute_up(&self, tx: &WriteTx, org: OrganizationId, start: ObjectiveId) -> StoreResult<()> {
+    pub(crate) async fn recompute_up(
+        &self,
+        tx: &WriteTx,
+        org: OrganizationId,
+        start: ObjectiveId,
+    ) -> StoreResult<()> {
         let mut current = Some(start);
         let mut steps = 0;
         while let Some(id) = current {
@@ -624,8 +655,11 @@ impl Store {
             .transpose()
             .map_err(|_| StoreError::corrupt(format!("driver of objective {}", m.id)))?;
         let driver = effective_driver(explicit, !krs.is_empty());
-        let inputs =
-            rollup_inputs(driver, krs.into_iter().map(|(value, weight)| RollupInput { value, weight }), children);
+        let inputs = rollup_inputs(
+            driver,
+            krs.into_iter().map(|(value, weight)| RollupInput { value, weight }),
+            children,
+        );
         Ok(weighted_average(&inputs))
     }
 
@@ -647,18 +681,28 @@ impl Store {
         let org = actor.organization_id;
         let m = self.load_key_result_row(&self.db, org, id, false).await?;
         let o = self.load_objective_row(&self.db, org, ObjectiveId(m.objective_id), false).await?;
-        let resource = Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: PersonId(m.owner_id) };
-        policy::authorize(actor, Action::Read, &resource).map_err(|_| DomainError::not_found("key result"))?;
+        let resource =
+            Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: PersonId(m.owner_id) };
+        policy::authorize(actor, Action::Read, &resource)
+            .map_err(|_| DomainError::not_found("key result"))?;
         convert::key_result(m)
     }
 
     /// The key results of `ids` whose objective the actor may see.
-    pub async fn key_results_by_ids(&self, actor: &Actor, ids: &[KeyResultId]) -> StoreResult<HashMap<KeyResultId, KeyResult>> {
+    pub async fn key_results_by_ids(
+        &self,
+        actor: &Actor,
+        ids: &[KeyResultId],
+    ) -> StoreResult<HashMap<KeyResultId, KeyResult>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
         let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
-        let rows = self.visible_key_results(actor).filter(id_in(self.db_backend(), "key_results.id", &raw)).all(&self.db).await?;
+        let rows = self
+            .visible_key_results(actor)
+            .filter(id_in(self.db_backend(), "key_results.id", &raw))
+            .all(&self.db)
+            .await?;
         rows.into_iter().map(|m| convert::key_result(m).map(|k| (k.id, k))).collect()
     }
 
@@ -700,12 +744,22 @@ impl Store {
     }
 
     /// A key result's objective, checked open for changes.
-    pub(crate) async fn open_objective_of_id(&self, tx: &WriteTx, org: OrganizationId, objective: Uuid) -> StoreResult<objective::Model> {
+    pub(crate) async fn open_objective_of_id(
+        &self,
+        tx: &WriteTx,
+        org: OrganizationId,
+        objective: Uuid,
+    ) -> StoreResult<objective::Model> {
         self.open_objective_of(tx, org, objective).await
     }
 
     /// A key result's objective, checked open for changes.
-    async fn open_objective_of(&self, tx: &WriteTx, org: OrganizationId, objective: Uuid) -> StoreResult<objective::Model> {
+    async fn open_objective_of(
+        &self,
+        tx: &WriteTx,
+        org: OrganizationId,
+        objective: Uuid,
+    ) -> StoreResult<objective::Model> {
         let o = self.load_objective_row(tx.conn(), org, ObjectiveId(objective), false).await?;
         let status: ObjectiveStatus =
             o.status.parse().map_err(|_| StoreError::corrupt(format!("status of objective {}", o.id)))?;
@@ -726,7 +780,9 @@ impl Store {
             .await?
             .filter(|p| p.active)
             .map(|_| ())
-            .ok_or_else(|| DomainError::invalid("ownerId", "no such active person in this organization").into())
+            .ok_or_else(|| {
+                DomainError::invalid("ownerId", "no such active person in this organization").into()
+            })
     }
 
     pub async fn create_key_result(&self, actor: &Actor, new: NewKeyResult) -> StoreResult<KeyResult> {
@@ -772,7 +828,12 @@ impl Store {
         convert::key_result(m)
     }
 
-    pub async fn update_key_result(&self, actor: &Actor, id: KeyResultId, patch: KeyResultPatch) -> StoreResult<KeyResult> {
+    pub async fn update_key_result(
+        &self,
+        actor: &Actor,
+        id: KeyResultId,
+        patch: KeyResultPatch,
+    ) -> StoreResult<KeyResult> {
         let title = patch.title.as_deref().map(|t| Name::parse("title", t)).transpose()?;
         let new_weight = patch.weight.map(weight).transpose()?;
         let label = patch.unit_label.as_deref().map(|l| unit_label(Some(l))).transpose()?;
@@ -780,7 +841,8 @@ impl Store {
         let tx = self.write().await?;
         let current = self.load_key_result_row(tx.conn(), org, id, true).await?;
         let o = self.load_objective_row(tx.conn(), org, ObjectiveId(current.objective_id), false).await?;
-        let resource = Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: PersonId(current.owner_id) };
+        let resource =
+            Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: PersonId(current.owner_id) };
         policy::authorize(actor, Action::Update, &resource)?;
         check_version("key result", current.version, patch.expected_version)?;
         self.open_objective_of(&tx, org, o.id).await?;

@@ -10,6 +10,7 @@ mod checkins;
 mod convert;
 pub mod entity;
 mod error;
+mod goal_views;
 mod goals;
 mod org;
 pub mod page;
@@ -21,7 +22,9 @@ mod units;
 
 pub use checkins::CheckInInput;
 pub use error::{StoreError, StoreResult};
-pub use goals::{KeyResultPatch, NewKeyResult, NewObjective, ObjectiveFilter, ObjectiveOrder, ObjectivePatch};
+pub use goals::{
+    KeyResultPatch, NewKeyResult, NewObjective, ObjectiveFilter, ObjectiveOrder, ObjectivePatch,
+};
 pub use org::{NewOrganization, OrganizationPatch};
 pub use page::{CursorKey, Page, PageArgs, SortDirection};
 pub use people::{NewPerson, PeopleFilter, PeopleParent, PersonOrder, PersonPatch};

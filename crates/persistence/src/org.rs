@@ -225,22 +225,8 @@ impl Store {
             ))
             .await?;
         let lineage = self.unit_ancestors_with(&self.db, person.organization_id, person.unit_id).await?;
-        let subtree = self
-            .db
-            .query_all_raw(stmt(
-                backend,
-                "WITH RECURSIVE down(id) AS ( \
-                   SELECT id FROM units WHERE organization_id = $1 AND id = $2 \
-                   UNION \
-                   SELECT u.id FROM units u JOIN down ON u.parent_id = down.id WHERE u.organization_id = $1 \
-                 ) SELECT id FROM down",
-                vec![org.into(), person.unit_id.0.into()],
-            ))
-            .await?;
-        let mut unit_subtree = HashSet::new();
-        for row in subtree {
-            unit_subtree.insert(UnitId(row.try_get::<Uuid>("", "id")?));
-        }
+        let unit_subtree: HashSet<UnitId> =
+            self.unit_subtree(person.organization_id, person.unit_id).await?.into_iter().collect();
         let mut managed_units = HashSet::new();
         for row in managed {
             let id: Uuid = row.try_get("", "id")?;

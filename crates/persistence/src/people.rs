@@ -454,7 +454,10 @@ impl Store {
             // A person's goals hang in their unit: visibility and line
             // management follow them when they move.
             crate::entity::objective::Entity::update_many()
-                .col_expr(crate::entity::objective::Column::OwnerUnitId, sea_orm::sea_query::Expr::value(m.unit_id))
+                .col_expr(
+                    crate::entity::objective::Column::OwnerUnitId,
+                    sea_orm::sea_query::Expr::value(m.unit_id),
+                )
                 .filter(crate::entity::objective::Column::OrganizationId.eq(org.0))
                 .filter(crate::entity::objective::Column::OwnerPersonId.eq(id.0))
                 .exec(tx.conn())

@@ -1,0 +1,297 @@
+//! Read models over whole goal trees: the inputs of computed numbers
+//! (aggregates may include what the reader cannot see), the alignment tree
+//! of a period, and the insights of the seeds.
+
+use crate::convert;
+use crate::entity::{key_result, objective, period, unit};
+use crate::error::{StoreError, StoreResult};
+use crate::goals::facts;
+use crate::sql::{id_in, in_list, list_value, stmt};
+use crate::store::Store;
+use goalgraph_domain::alignment::{FlatRow, TreeNode, flatten};
+use goalgraph_domain::formulas::{PeriodWindow, TreeGoal, TreeKeyResult};
+use goalgraph_domain::insights::{Insight, InsightGoal, InsightKeyResult, okr_insights};
+use goalgraph_domain::model::UnitKind;
+use goalgraph_domain::okr::{Objective, ObjectiveStatus};
+use goalgraph_domain::policy::{self, Action, Actor, Resource};
+use goalgraph_domain::settings::OrganizationSettings;
+use goalgraph_domain::{DomainError, KeyResultId, ObjectiveId, OrganizationId, PeriodId, UnitId};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// A period's window, from its row.
+fn window(p: &period::Model, settings: &OrganizationSettings) -> PeriodWindow {
+    PeriodWindow::new(p.start_date, p.end_date, settings.time_zone.tz())
+}
+
+impl Store {
+    async fn periods_of_rows<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrganizationId,
+        ids: &[Uuid],
+    ) -> StoreResult<HashMap<Uuid, period::Model>> {
+        let rows = period::Entity::find()
+            .filter(period::Column::OrganizationId.eq(org.0))
+            .filter(id_in(self.db_backend(), "periods.id", ids))
+            .all(conn)
+            .await?;
+        Ok(rows.into_iter().map(|p| (p.id, p)).collect())
+    }
+
+    /// The subtrees below `roots` (cancelled objectives left out below the
+    /// roots) with their key results and periods, as the inputs of
+    /// [`goalgraph_domain::formulas::goal_numbers`]. Aggregates are the
+    /// objective's own: hidden inputs count, so no visibility filter here.
+    /// Four statements, whatever the size.
+    pub async fn goal_forest(
+        &self,
+        org: OrganizationId,
+        roots: &[ObjectiveId],
+        settings: &OrganizationSettings,
+    ) -> StoreResult<HashMap<ObjectiveId, TreeGoal>> {
+        if roots.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let backend = self.db_backend();
+        let raw: Vec<Uuid> = roots.iter().map(|r| r.0).collect();
+        let sql = format!(
+            "WITH RECURSIVE down(id, depth) AS ( \
+               SELECT id, 0 FROM objectives WHERE organization_id = $1 AND {} \
+               UNION \
+               SELECT o.id, down.depth + 1 FROM objectives o JOIN down ON o.parent_id = down.id \
+               WHERE o.organization_id = $1 AND o.status <> 'CANCELLED' AND down.depth < 1000 \
+             ) SELECT * FROM objectives WHERE organization_id = $1 AND id IN (SELECT id FROM down)",
+            in_list(backend, "id", 2)
+        );
+        let rows = objective::Entity::find()
+            .from_raw_sql(stmt(backend, &sql, vec![org.0.into(), list_value(backend, &raw)]))
+            .all(&self.db)
+            .await?;
+        let ids: Vec<Uuid> = rows.iter().map(|o| o.id).collect();
+        let krs = key_result::Entity::find()
+            .filter(key_result::Column::OrganizationId.eq(org.0))
+            .filter(id_in(backend, "key_results.objective_id", &ids))
+            .all(&self.db)
+            .await?;
+        let period_ids: Vec<Uuid> =
+            rows.iter().map(|o| o.period_id).collect::<HashSet<_>>().into_iter().collect();
+        let periods = self.periods_of_rows(&self.db, org, &period_ids).await?;
+
+        let mut by_objective: HashMap<Uuid, Vec<TreeKeyResult>> = HashMap::new();
+        for k in krs {
+            let measure = k
+                .measure
+                .parse()
+                .map_err(|_| StoreError::corrupt(format!("measure of key result {}", k.id)))?;
+            by_objective.entry(k.objective_id).or_default().push(TreeKeyResult {
+                measure,
+                progress: k.progress,
+                weight: k.weight,
+                confidence: k.confidence,
+            });
+        }
+        let present: HashSet<Uuid> = ids.iter().copied().collect();
+        let mut children: HashMap<Uuid, Vec<ObjectiveId>> = HashMap::new();
+        for o in &rows {
+            if let Some(parent) = o.parent_id
+                && present.contains(&parent)
+                && o.status != ObjectiveStatus::Cancelled.as_str()
+            {
+                children.entry(parent).or_default().push(ObjectiveId(o.id));
+            }
+        }
+        let mut out = HashMap::new();
+        for o in rows {
+            let p =
+                periods.get(&o.period_id).ok_or_else(|| StoreError::corrupt("objective without period"))?;
+            let driver = o
+                .progress_driver
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| StoreError::corrupt(format!("driver of objective {}", o.id)))?;
+            out.insert(
+                ObjectiveId(o.id),
+                TreeGoal {
+                    driver,
+                    window: window(p, settings),
+                    key_results: by_objective.remove(&o.id).unwrap_or_default(),
+                    children: children.remove(&o.id).unwrap_or_default(),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// The windows of periods, for key results' expected progress.
+    pub async fn period_windows(
+        &self,
+        org: OrganizationId,
+        ids: &[PeriodId],
+        settings: &OrganizationSettings,
+    ) -> StoreResult<HashMap<PeriodId, PeriodWindow>> {
+        let raw: Vec<Uuid> = ids.iter().map(|p| p.0).collect();
+        if raw.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let periods = self.periods_of_rows(&self.db, org, &raw).await?;
+        Ok(periods.into_iter().map(|(id, p)| (PeriodId(id), window(&p, settings))).collect())
+    }
+
+    async fn company_unit_id(&self, org: OrganizationId) -> StoreResult<UnitId> {
+        let id: Option<Uuid> = unit::Entity::find()
+            .select_only()
+            .column(unit::Column::Id)
+            .filter(unit::Column::OrganizationId.eq(org.0))
+            .filter(unit::Column::Kind.eq(UnitKind::Company.as_str()))
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        id.map(UnitId).ok_or_else(|| StoreError::corrupt("organization without a company unit"))
+    }
+
+    /// Every objective of a period (visible or not: callers decide).
+    async fn period_rows(&self, org: OrganizationId, period: PeriodId) -> StoreResult<Vec<objective::Model>> {
+        Ok(objective::Entity::find()
+            .filter(objective::Column::OrganizationId.eq(org.0))
+            .filter(objective::Column::PeriodId.eq(period.0))
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The alignment tree of a period as a flat depth-first list of visible
+    /// objectives (from `root`, down to `max_depth`), and how many hidden
+    /// objectives were passed over.
+    pub async fn alignment_tree(
+        &self,
+        actor: &Actor,
+        period: PeriodId,
+        root: Option<ObjectiveId>,
+        max_depth: Option<u32>,
+    ) -> StoreResult<(Vec<(FlatRow, Objective)>, u32)> {
+        let org = actor.organization_id;
+        self.period(actor, period).await?;
+        if let Some(root) = root {
+            // Not found exactly like a missing one when hidden.
+            let r = self.objective(actor, root).await?;
+            if r.period_id != period {
+                return Err(
+                    DomainError::invalid("rootObjectiveId", "is not an objective of this period").into()
+                );
+            }
+        }
+        let company = self.company_unit_id(org).await?;
+        let rows = self.period_rows(org, period).await?;
+        let mut nodes = Vec::with_capacity(rows.len());
+        for m in &rows {
+            let goal = facts(m)?;
+            let level = match (m.owner_person_id, m.owner_unit_id == company.0) {
+                (None, true) => 0,
+                (None, false) => 1,
+                (Some(_), _) => 2,
+            };
+            nodes.push(TreeNode {
+                id: ObjectiveId(m.id),
+                parent: m.parent_id.map(ObjectiveId),
+                sort_key: (level, m.title.to_lowercase()),
+                visible: policy::can_read(actor, &Resource::Objective { organization_id: org, goal }),
+            });
+        }
+        let (flat, hidden) = flatten(&nodes, root, max_depth);
+        let mut by_id: HashMap<Uuid, objective::Model> = rows.into_iter().map(|m| (m.id, m)).collect();
+        let mut out = Vec::with_capacity(flat.len());
+        for row in flat {
+            if let Some(m) = by_id.remove(&row.id.0) {
+                out.push((row, convert::objective(m)?));
+            }
+        }
+        Ok((out, hidden))
+    }
+
+    /// The OKR insights of a period, optionally for one unit's subtree.
+    pub async fn okr_insights(
+        &self,
+        actor: &Actor,
+        settings: &OrganizationSettings,
+        period: PeriodId,
+        unit: Option<UnitId>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<Insight>> {
+        let org = actor.organization_id;
+        policy::authorize(actor, Action::Read, &Resource::Period { organization_id: org })?;
+        let period_row = self.load_period(org, period).await?;
+        let in_units: Option<HashSet<Uuid>> = match unit {
+            Some(u) => {
+                self.unit(actor, u).await?;
+                let subtree = self.unit_subtree(org, u).await?;
+                Some(subtree.into_iter().map(|u| u.0).collect())
+            }
+            None => None,
+        };
+        let company = self.company_unit_id(org).await?;
+        let rows: Vec<objective::Model> = self
+            .period_rows(org, period)
+            .await?
+            .into_iter()
+            .filter(|m| in_units.as_ref().is_none_or(|s| s.contains(&m.owner_unit_id)))
+            .collect();
+        let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+        let krs = key_result::Entity::find()
+            .filter(key_result::Column::OrganizationId.eq(org.0))
+            .filter(id_in(self.db_backend(), "key_results.objective_id", &ids))
+            .all(&self.db)
+            .await?;
+        let mut by_objective: HashMap<Uuid, Vec<InsightKeyResult>> = HashMap::new();
+        for k in krs {
+            by_objective.entry(k.objective_id).or_default().push(InsightKeyResult {
+                id: KeyResultId(k.id),
+                last_check_in_at: k.last_check_in_at,
+                created_at: k.created_at,
+            });
+        }
+        let start = window(&period_row, settings).start;
+        let mut goals = Vec::with_capacity(rows.len());
+        for m in rows {
+            let o = convert::objective(m)?;
+            goals.push(InsightGoal {
+                id: o.id,
+                owner: o.owner,
+                status: o.status,
+                parent: o.parent_id,
+                key_results: by_objective.remove(&o.id.0).unwrap_or_default(),
+                visible: policy::can_read(
+                    actor,
+                    &Resource::Objective { organization_id: org, goal: o.goal() },
+                ),
+                period_start: start,
+            });
+        }
+        Ok(okr_insights(&goals, company, settings, now))
+    }
+
+    async fn load_period(&self, org: OrganizationId, id: PeriodId) -> StoreResult<period::Model> {
+        Ok(period::Entity::find_by_id((org.0, id.0))
+            .one(&self.db)
+            .await?
+            .ok_or(DomainError::not_found("period"))?)
+    }
+
+    /// A unit and everything below it.
+    pub(crate) async fn unit_subtree(&self, org: OrganizationId, root: UnitId) -> StoreResult<Vec<UnitId>> {
+        let rows = self
+            .db
+            .query_all_raw(stmt(
+                self.db_backend(),
+                "WITH RECURSIVE down(id) AS ( \
+                   SELECT id FROM units WHERE organization_id = $1 AND id = $2 \
+                   UNION \
+                   SELECT u.id FROM units u JOIN down ON u.parent_id = down.id WHERE u.organization_id = $1 \
+                 ) SELECT id FROM down",
+                vec![org.0.into(), root.0.into()],
+            ))
+            .await?;
+        rows.into_iter().map(|r| Ok(UnitId(r.try_get::<Uuid>("", "id")?))).collect()
+    }
+}

@@ -333,7 +333,7 @@ impl Store {
             ))
             .await?;
         objective::Entity::update_many()
-            .col_expr(objective::Column::Score, Expr::col(objective::Column::Progress).into())
+            .col_expr(objective::Column::Score, Expr::col(objective::Column::Progress))
             .filter(objective::Column::OrganizationId.eq(org.0))
             .filter(objective::Column::PeriodId.eq(period.0))
             .exec(tx.conn())

@@ -27,6 +27,8 @@ pub struct RequestData {
     pub store: Store,
     pub ctx: RequestContext,
     pub loaders: Loaders,
+    /// The request's one "now": every computed number uses it.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 /// Shorthand for resolvers.
@@ -44,7 +46,8 @@ pub async fn execute(
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let waves = Waves::default();
-    let loaders = Loaders::new(store.clone(), ctx.actor.clone(), &waves);
-    let data = RequestData { store: store.clone(), ctx, loaders };
+    let now = chrono::Utc::now();
+    let loaders = Loaders::new(store.clone(), ctx.actor.clone(), ctx.settings.clone(), now, &waves);
+    let data = RequestData { store: store.clone(), ctx, loaders, now };
     waves.run(schema.execute(request.data(data))).await
 }

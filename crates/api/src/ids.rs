@@ -15,10 +15,21 @@ pub enum NodeType {
     Unit,
     Person,
     Period,
+    Objective,
+    KeyResult,
+    CheckIn,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 4] = [Self::Organization, Self::Unit, Self::Person, Self::Period];
+    const ALL: [NodeType; 7] = [
+        Self::Organization,
+        Self::Unit,
+        Self::Person,
+        Self::Period,
+        Self::Objective,
+        Self::KeyResult,
+        Self::CheckIn,
+    ];
 
     fn tag(self) -> &'static str {
         match self {
@@ -26,6 +37,9 @@ impl NodeType {
             Self::Unit => "Unit",
             Self::Person => "Person",
             Self::Period => "Period",
+            Self::Objective => "Objective",
+            Self::KeyResult => "KeyResult",
+            Self::CheckIn => "CheckIn",
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod connection;
 pub mod context;
 pub mod error;
+mod goals;
 pub mod ids;
 pub mod loaders;
 mod mutation;
@@ -26,7 +27,7 @@ pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>
 /// The schema builder, with every type registered. The server adds its
 /// limits and extensions before `finish()`.
 pub fn schema_builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
-    Schema::build(query::Query, mutation::Mutation::default(), EmptySubscription)
+    Schema::build(query::Query::default(), mutation::Mutation::default(), EmptySubscription)
 }
 
 /// The finished schema with default settings.

@@ -4,8 +4,13 @@
 use crate::error::ApiError;
 use crate::waves::Waves;
 use async_graphql::dataloader::{DataLoader, Loader};
+use chrono::{DateTime, Utc};
+use goalgraph_domain::formulas::{Numbers, PeriodWindow, goal_numbers};
 use goalgraph_domain::model::{Period, Person, Unit};
+use goalgraph_domain::okr::{CheckIn, KeyResult, Objective, Owner};
 use goalgraph_domain::policy::Actor;
+use goalgraph_domain::settings::OrganizationSettings;
+use goalgraph_domain::{KeyResultId, ObjectiveId};
 use goalgraph_domain::{PeriodId, PersonId, UnitId};
 use goalgraph_persistence::{Page, PageArgs, PeopleFilter, PeopleParent, PersonOrder, SortDirection, Store};
 use std::collections::HashMap;
@@ -52,11 +57,26 @@ pub struct Loaders {
     pub ancestors: Batched<AncestorsLoader>,
     pub people_pages: Batched<PeoplePagesLoader>,
     pub people_counts: Batched<PeopleCountsLoader>,
+    pub objectives: Batched<ObjectiveLoader>,
+    pub key_results: Batched<KeyResultLoader>,
+    pub key_results_of: Batched<KeyResultsOfLoader>,
+    pub objective_children: Batched<ObjectiveChildrenLoader>,
+    pub numbers: Batched<NumbersLoader>,
+    pub windows: Batched<WindowLoader>,
+    pub check_in_pages: Batched<CheckInPagesLoader>,
+    pub check_in_counts: Batched<CheckInCountsLoader>,
+    pub owner_objectives: Batched<OwnerObjectivesLoader>,
 }
 
 impl Loaders {
-    pub fn new(store: Store, actor: Actor, waves: &Waves) -> Self {
-        let shared = Shared { store, actor };
+    pub fn new(
+        store: Store,
+        actor: Actor,
+        settings: OrganizationSettings,
+        now: DateTime<Utc>,
+        waves: &Waves,
+    ) -> Self {
+        let shared = Shared { store, actor, settings, now };
         Self {
             units: Batched::new(UnitLoader(shared.clone()), waves),
             people: Batched::new(PersonLoader(shared.clone()), waves),
@@ -66,7 +86,16 @@ impl Loaders {
             managed_units: Batched::new(ManagedUnitsLoader(shared.clone()), waves),
             ancestors: Batched::new(AncestorsLoader(shared.clone()), waves),
             people_pages: Batched::new(PeoplePagesLoader(shared.clone()), waves),
-            people_counts: Batched::new(PeopleCountsLoader(shared), waves),
+            people_counts: Batched::new(PeopleCountsLoader(shared.clone()), waves),
+            objectives: Batched::new(ObjectiveLoader(shared.clone()), waves),
+            key_results: Batched::new(KeyResultLoader(shared.clone()), waves),
+            key_results_of: Batched::new(KeyResultsOfLoader(shared.clone()), waves),
+            objective_children: Batched::new(ObjectiveChildrenLoader(shared.clone()), waves),
+            numbers: Batched::new(NumbersLoader(shared.clone()), waves),
+            windows: Batched::new(WindowLoader(shared.clone()), waves),
+            check_in_pages: Batched::new(CheckInPagesLoader(shared.clone()), waves),
+            check_in_counts: Batched::new(CheckInCountsLoader(shared.clone()), waves),
+            owner_objectives: Batched::new(OwnerObjectivesLoader(shared), waves),
         }
     }
 }
@@ -75,6 +104,9 @@ impl Loaders {
 pub struct Shared {
     store: Store,
     actor: Actor,
+    settings: OrganizationSettings,
+    /// One "now" per request, so every computed number agrees.
+    now: DateTime<Utc>,
 }
 
 pub struct UnitLoader(Shared);
@@ -86,6 +118,15 @@ pub struct PeoplePagesLoader(Shared);
 pub struct AncestorsLoader(Shared);
 pub struct PeopleCountsLoader(Shared);
 pub struct ManagedUnitsLoader(Shared);
+pub struct ObjectiveLoader(Shared);
+pub struct KeyResultLoader(Shared);
+pub struct KeyResultsOfLoader(Shared);
+pub struct ObjectiveChildrenLoader(Shared);
+pub struct NumbersLoader(Shared);
+pub struct WindowLoader(Shared);
+pub struct CheckInPagesLoader(Shared);
+pub struct CheckInCountsLoader(Shared);
+pub struct OwnerObjectivesLoader(Shared);
 
 impl Loader<UnitId> for UnitLoader {
     type Value = Unit;
@@ -212,6 +253,122 @@ impl Loader<PeoplePageKey> for PeopleCountsLoader {
                     PeoplePageKey { parent, spec: spec.clone() },
                     counts.get(&parent).copied().unwrap_or(0),
                 );
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<ObjectiveId> for ObjectiveLoader {
+    type Value = Objective;
+    type Error = ApiError;
+    async fn load(&self, keys: &[ObjectiveId]) -> Result<HashMap<ObjectiveId, Objective>, ApiError> {
+        Ok(self.0.store.objectives_by_ids(&self.0.actor, keys).await?)
+    }
+}
+
+impl Loader<KeyResultId> for KeyResultLoader {
+    type Value = KeyResult;
+    type Error = ApiError;
+    async fn load(&self, keys: &[KeyResultId]) -> Result<HashMap<KeyResultId, KeyResult>, ApiError> {
+        Ok(self.0.store.key_results_by_ids(&self.0.actor, keys).await?)
+    }
+}
+
+impl Loader<ObjectiveId> for KeyResultsOfLoader {
+    type Value = Vec<KeyResult>;
+    type Error = ApiError;
+    async fn load(&self, keys: &[ObjectiveId]) -> Result<HashMap<ObjectiveId, Vec<KeyResult>>, ApiError> {
+        Ok(self.0.store.key_results_of(&self.0.actor, keys).await?)
+    }
+}
+
+impl Loader<ObjectiveId> for ObjectiveChildrenLoader {
+    /// The visible children, and how many children there are in all.
+    type Value = (Vec<Objective>, u64);
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[ObjectiveId],
+    ) -> Result<HashMap<ObjectiveId, (Vec<Objective>, u64)>, ApiError> {
+        Ok(self.0.store.children_of_objectives(&self.0.actor, keys).await?)
+    }
+}
+
+impl Loader<ObjectiveId> for NumbersLoader {
+    type Value = Numbers;
+    type Error = ApiError;
+    async fn load(&self, keys: &[ObjectiveId]) -> Result<HashMap<ObjectiveId, Numbers>, ApiError> {
+        let forest = self.0.store.goal_forest(self.0.actor.organization_id, keys, &self.0.settings).await?;
+        let mut memo = HashMap::new();
+        Ok(keys
+            .iter()
+            .filter_map(|k| {
+                goal_numbers(&forest, *k, self.0.now, &self.0.settings, &mut memo).map(|n| (*k, n))
+            })
+            .collect())
+    }
+}
+
+impl Loader<goalgraph_domain::PeriodId> for WindowLoader {
+    type Value = PeriodWindow;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[goalgraph_domain::PeriodId],
+    ) -> Result<HashMap<goalgraph_domain::PeriodId, PeriodWindow>, ApiError> {
+        Ok(self.0.store.period_windows(self.0.actor.organization_id, keys, &self.0.settings).await?)
+    }
+}
+
+impl Loader<(KeyResultId, PageArgs)> for CheckInPagesLoader {
+    type Value = Page<CheckIn>;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[(KeyResultId, PageArgs)],
+    ) -> Result<HashMap<(KeyResultId, PageArgs), Page<CheckIn>>, ApiError> {
+        let mut by_args: HashMap<&PageArgs, Vec<KeyResultId>> = HashMap::new();
+        for (kr, args) in keys {
+            by_args.entry(args).or_default().push(*kr);
+        }
+        let mut out = HashMap::new();
+        for (args, krs) in by_args {
+            let pages = self.0.store.check_in_pages(&self.0.actor, &krs, args).await?;
+            for kr in krs {
+                let page = pages.get(&kr).cloned().unwrap_or(Page { items: vec![], has_next_page: false });
+                out.insert((kr, args.clone()), page);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<KeyResultId> for CheckInCountsLoader {
+    type Value = u64;
+    type Error = ApiError;
+    async fn load(&self, keys: &[KeyResultId]) -> Result<HashMap<KeyResultId, u64>, ApiError> {
+        let counts = self.0.store.check_in_counts(&self.0.actor, keys).await?;
+        Ok(keys.iter().map(|k| (*k, counts.get(k).copied().unwrap_or(0))).collect())
+    }
+}
+
+impl Loader<(Owner, Option<goalgraph_domain::PeriodId>)> for OwnerObjectivesLoader {
+    type Value = Vec<Objective>;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[(Owner, Option<goalgraph_domain::PeriodId>)],
+    ) -> Result<HashMap<(Owner, Option<goalgraph_domain::PeriodId>), Vec<Objective>>, ApiError> {
+        let mut by_period: HashMap<Option<goalgraph_domain::PeriodId>, Vec<Owner>> = HashMap::new();
+        for (owner, period) in keys {
+            by_period.entry(*period).or_default().push(*owner);
+        }
+        let mut out = HashMap::new();
+        for (period, owners) in by_period {
+            let mut found = self.0.store.objectives_of_owners(&self.0.actor, &owners, period).await?;
+            for owner in owners {
+                out.insert((owner, period), found.remove(&owner).unwrap_or_default());
             }
         }
         Ok(out)

@@ -6,13 +6,19 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{NodeType, decode_any, decode_id};
 use crate::types::enums::{PeriodStatus, UnitKind};
 use crate::types::unit::{PersonOrderBy, UnitOrderBy, people_connection};
-use crate::types::{Node, OrganizationNode, PeriodNode, PersonNode, UnitNode};
-use async_graphql::{Context, Enum, ID, InputObject, Object};
-use goalgraph_domain::{PeriodId, PersonId, UnitId};
+use crate::types::{
+    CheckInNode, KeyResultNode, Node, ObjectiveNode, OrganizationNode, PeriodNode, PersonNode, UnitNode,
+};
+use async_graphql::{Context, Enum, ID, InputObject, MergedObject, Object};
+use goalgraph_domain::{CheckInId, KeyResultId, ObjectiveId, PeriodId, PersonId, UnitId};
 use goalgraph_persistence::{PeopleFilter, PeriodOrder, StoreError, UnitFilter};
 
+/// The root query: one object per feature, merged.
+#[derive(MergedObject, Default)]
+pub struct Query(DirectoryQuery, crate::goals::GoalQuery);
+
 #[derive(Default)]
-pub struct Query;
+pub struct DirectoryQuery;
 
 /// Narrows a list of units.
 #[derive(InputObject, Clone, Debug, Default)]
@@ -60,67 +66,66 @@ fn found<T>(result: Result<T, StoreError>) -> ApiResult<Option<T>> {
     }
 }
 
-async fn load_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
+/// Objects by global id, in the order asked: each type loaded in one
+/// batch; null for what does not exist or is hidden (the same answer).
+async fn load_nodes(ctx: &Context<'_>, ids: &[ID]) -> ApiResult<Vec<Option<Node>>> {
     let d = data(ctx)?;
-    let actor = &d.ctx.actor;
-    let Some((node, uuid)) = decode_any(id) else { return Ok(None) };
-    Ok(match node {
-        NodeType::Organization => found(d.store.organization(actor).await)?
-            .filter(|o| o.id.0 == uuid)
-            .map(|o| Node::Organization(OrganizationNode(o))),
-        NodeType::Unit => found(d.store.unit(actor, uuid.into()).await)?.map(|u| Node::Unit(UnitNode(u))),
-        NodeType::Person => {
-            found(d.store.person(actor, uuid.into()).await)?.map(|p| Node::Person(PersonNode(p)))
-        }
-        NodeType::Period => {
-            found(d.store.period(actor, uuid.into()).await)?.map(|p| Node::Period(PeriodNode(p)))
-        }
-    })
+    let decoded: Vec<Option<(NodeType, uuid::Uuid)>> = ids.iter().map(|id| decode_any(id)).collect();
+    let of = |t: NodeType| decoded.iter().flatten().filter(move |(n, _)| *n == t).map(|(_, u)| *u);
+    let units = d.loaders.units.load_many(of(NodeType::Unit).map(UnitId::from)).await?;
+    let people = d.loaders.people.load_many(of(NodeType::Person).map(PersonId::from)).await?;
+    let periods = d.loaders.periods.load_many(of(NodeType::Period).map(PeriodId::from)).await?;
+    let objectives = d.loaders.objectives.load_many(of(NodeType::Objective).map(ObjectiveId::from)).await?;
+    let key_results = d.loaders.key_results.load_many(of(NodeType::KeyResult).map(KeyResultId::from)).await?;
+    let check_in_ids: Vec<CheckInId> = of(NodeType::CheckIn).map(CheckInId::from).collect();
+    let check_ins = d.store.check_ins_by_ids(&d.ctx.actor, &check_in_ids).await?;
+    let organization = if of(NodeType::Organization).next().is_some() {
+        found(d.store.organization(&d.ctx.actor).await)?
+    } else {
+        None
+    };
+    Ok(decoded
+        .into_iter()
+        .map(|id| {
+            let (node, uuid) = id?;
+            match node {
+                NodeType::Organization => organization
+                    .as_ref()
+                    .filter(|o| o.id.0 == uuid)
+                    .map(|o| Node::Organization(OrganizationNode(o.clone()))),
+                NodeType::Unit => units.get(&UnitId(uuid)).map(|u| Node::Unit(UnitNode(u.clone()))),
+                NodeType::Person => people.get(&PersonId(uuid)).map(|p| Node::Person(PersonNode(p.clone()))),
+                NodeType::Period => periods.get(&PeriodId(uuid)).map(|p| Node::Period(PeriodNode(p.clone()))),
+                NodeType::Objective => {
+                    objectives.get(&ObjectiveId(uuid)).map(|o| Node::Objective(ObjectiveNode(o.clone())))
+                }
+                NodeType::KeyResult => {
+                    key_results.get(&KeyResultId(uuid)).map(|k| Node::KeyResult(KeyResultNode(k.clone())))
+                }
+                NodeType::CheckIn => {
+                    check_ins.get(&CheckInId(uuid)).map(|c| Node::CheckIn(CheckInNode(c.clone())))
+                }
+            }
+        })
+        .collect())
 }
 
 #[Object]
-impl Query {
+impl DirectoryQuery {
     /// Any object by its global id; null when it does not exist or the
     /// caller may not see it.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
-        load_node(ctx, &id).await
+        Ok(load_nodes(ctx, std::slice::from_ref(&id)).await?.pop().flatten())
     }
 
     /// Several objects by global id, in the order asked; null for each one
     /// that does not exist or is hidden.
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
-        let d = data(ctx)?;
-        let max = d.ctx.settings.max_page_size as usize;
+        let max = data(ctx)?.ctx.settings.max_page_size as usize;
         if ids.len() > max {
             return Err(ApiError::bad_input("ids", format!("at most {max} ids")));
         }
-        // One batched lookup per type, whatever the number of ids.
-        let decoded: Vec<Option<(NodeType, uuid::Uuid)>> = ids.iter().map(|id| decode_any(id)).collect();
-        let of = |t: NodeType| decoded.iter().flatten().filter(move |(n, _)| *n == t).map(|(_, u)| *u);
-        let units = d.loaders.units.load_many(of(NodeType::Unit).map(UnitId::from)).await?;
-        let people = d.loaders.people.load_many(of(NodeType::Person).map(PersonId::from)).await?;
-        let periods = d.loaders.periods.load_many(of(NodeType::Period).map(PeriodId::from)).await?;
-        let organization = if of(NodeType::Organization).next().is_some() {
-            found(d.store.organization(&d.ctx.actor).await)?
-        } else {
-            None
-        };
-        Ok(decoded
-            .into_iter()
-            .map(|id| match id? {
-                (NodeType::Organization, uuid) => organization
-                    .as_ref()
-                    .filter(|o| o.id.0 == uuid)
-                    .map(|o| Node::Organization(OrganizationNode(o.clone()))),
-                (NodeType::Unit, uuid) => units.get(&UnitId(uuid)).map(|u| Node::Unit(UnitNode(u.clone()))),
-                (NodeType::Person, uuid) => {
-                    people.get(&PersonId(uuid)).map(|p| Node::Person(PersonNode(p.clone())))
-                }
-                (NodeType::Period, uuid) => {
-                    periods.get(&PeriodId(uuid)).map(|p| Node::Period(PeriodNode(p.clone())))
-                }
-            })
-            .collect())
+        load_nodes(ctx, &ids).await
     }
 
     /// The person the request is authenticated as; null for integrations.

@@ -283,6 +283,28 @@ impl Store {
         Ok(pages.into_iter().map(|(kr, p)| (KeyResultId(kr), p.map(convert::check_in))).collect())
     }
 
+    /// The check-ins of `ids` whose objective the actor may see.
+    pub async fn check_ins_by_ids(
+        &self,
+        actor: &Actor,
+        ids: &[CheckInId],
+    ) -> StoreResult<HashMap<CheckInId, CheckIn>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
+        let select = check_in::Entity::find()
+            .inner_join(key_result::Entity)
+            .join(sea_orm::JoinType::InnerJoin, key_result::Relation::Objective.def())
+            .filter(check_in::Column::OrganizationId.eq(actor.organization_id.0))
+            .filter(id_in(self.db_backend(), "check_ins.id", &raw));
+        let select = match crate::goals::scope_condition(self.db_backend(), &policy::goal_read_scope(actor)) {
+            Some(c) => select.filter(c),
+            None => select,
+        };
+        Ok(select.all(&self.db).await?.into_iter().map(|m| (CheckInId(m.id), convert::check_in(m))).collect())
+    }
+
     /// How many check-ins each key result has, in one statement.
     pub async fn check_in_counts(
         &self,

@@ -298,8 +298,9 @@ impl Store {
         Ok(self.filtered_objectives(actor, filter).count(&self.db).await?)
     }
 
-    /// The visible children of each objective in `parents` (by title), and
-    /// how many children each has in all, in two statements.
+    /// The visible children of each objective in `parents` (by title, the
+    /// cancelled ones included), and how many children that count in its
+    /// rollup (not cancelled) it has in all, in two statements.
     pub async fn children_of_objectives(
         &self,
         actor: &Actor,
@@ -319,7 +320,9 @@ impl Store {
             .await?;
         let totals = page::count_grouped(
             &self.db,
-            self.objectives_of(actor.organization_id).filter(id_in(backend, "objectives.parent_id", &raw)),
+            self.objectives_of(actor.organization_id)
+                .filter(id_in(backend, "objectives.parent_id", &raw))
+                .filter(objective::Column::Status.ne(ObjectiveStatus::Cancelled.as_str())),
             objective::Column::ParentId,
         )
         .await?;
@@ -891,4 +894,51 @@ fn unit_label(raw: Option<&str>) -> StoreResult<String> {
         return Err(DomainError::invalid("unitLabel", "must be at most 50 characters").into());
     }
     Ok(label.to_owned())
+}
+
+impl Store {
+    /// The visible objectives of each owner (optionally in one period), by
+    /// title, in at most two statements (unit owners, person owners).
+    pub async fn objectives_of_owners(
+        &self,
+        actor: &Actor,
+        owners: &[Owner],
+        period: Option<PeriodId>,
+    ) -> StoreResult<HashMap<Owner, Vec<Objective>>> {
+        let backend = self.db_backend();
+        let units: Vec<Uuid> =
+            owners.iter().filter_map(|o| if let Owner::Unit(u) = o { Some(u.0) } else { None }).collect();
+        let people: Vec<Uuid> =
+            owners.iter().filter_map(|o| if let Owner::Person(p) = o { Some(p.0) } else { None }).collect();
+        let mut out: HashMap<Owner, Vec<Objective>> = HashMap::new();
+        let base = |q: Select<objective::Entity>| {
+            let q = match period {
+                Some(p) => q.filter(objective::Column::PeriodId.eq(p.0)),
+                None => q,
+            };
+            q.order_by_asc(objective::Column::Title).order_by_asc(objective::Column::Id)
+        };
+        if !units.is_empty() {
+            let rows = base(self.visible_objectives(actor))
+                .filter(objective::Column::OwnerPersonId.is_null())
+                .filter(id_in(backend, "objectives.owner_unit_id", &units))
+                .all(&self.db)
+                .await?;
+            for m in rows {
+                let o = convert::objective(m)?;
+                out.entry(o.owner).or_default().push(o);
+            }
+        }
+        if !people.is_empty() {
+            let rows = base(self.visible_objectives(actor))
+                .filter(id_in(backend, "objectives.owner_person_id", &people))
+                .all(&self.db)
+                .await?;
+            for m in rows {
+                let o = convert::objective(m)?;
+                out.entry(o.owner).or_default().push(o);
+            }
+        }
+        Ok(out)
+    }
 }

@@ -15,4 +15,5 @@ pub struct Mutation(
     units::UnitMutation,
     people::PersonMutation,
     periods::PeriodMutation,
+    crate::goals::GoalMutation,
 );

@@ -28,3 +28,66 @@ pub enum PeriodStatus {
     Review,
     Closed,
 }
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::okr::ObjectiveKind")]
+pub enum ObjectiveKind {
+    /// Succeeds only at 100 %.
+    Committed,
+    /// A stretch goal: succeeds at 70 %.
+    Aspirational,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::okr::Visibility")]
+pub enum Visibility {
+    /// The whole organization.
+    Public,
+    /// The owning unit's subtree and ancestors' members, and line managers.
+    Unit,
+    /// The owner, line managers, HR and admins.
+    Private,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::okr::ProgressDriver")]
+pub enum ProgressDriver {
+    KeyResults,
+    AlignedObjectives,
+    Both,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::okr::ObjectiveStatus")]
+pub enum ObjectiveStatus {
+    Draft,
+    Active,
+    Completed,
+    Cancelled,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::okr::Measure")]
+pub enum Measure {
+    Increase,
+    Decrease,
+    MaintainAbove,
+    MaintainBelow,
+    Milestone,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::formulas::Health")]
+pub enum Health {
+    OnTrack,
+    AtRisk,
+    OffTrack,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::formulas::Grade")]
+pub enum Grade {
+    Red,
+    Yellow,
+    Green,
+}

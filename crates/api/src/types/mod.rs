@@ -1,12 +1,14 @@
 //! GraphQL object types, kept apart from the storage entities.
 
 pub mod enums;
+pub mod goal;
 pub mod node;
 pub mod organization;
 pub mod period;
 pub mod person;
 pub mod unit;
 
+pub use goal::{CheckInNode, KeyResultNode, ObjectiveNode};
 pub use node::Node;
 pub use organization::OrganizationNode;
 pub use period::PeriodNode;

@@ -1,6 +1,6 @@
 //! The Relay `Node` interface.
 
-use super::{OrganizationNode, PeriodNode, PersonNode, UnitNode};
+use super::{CheckInNode, KeyResultNode, ObjectiveNode, OrganizationNode, PeriodNode, PersonNode, UnitNode};
 use async_graphql::{ID, Interface};
 
 /// An object with a global id, fetchable with `node(id:)`.
@@ -12,4 +12,7 @@ pub enum Node {
     Unit(UnitNode),
     Person(PersonNode),
     Period(PeriodNode),
+    Objective(ObjectiveNode),
+    KeyResult(KeyResultNode),
+    CheckIn(CheckInNode),
 }

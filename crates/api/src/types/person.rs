@@ -81,4 +81,25 @@ impl PersonNode {
     ) -> ApiResult<Conn<PersonNode>> {
         nested_people(ctx, PeopleParent::Manager(self.0.id), filter, first, after, order_by).await
     }
+
+    /// The objectives this person owns (optionally in one period), by title.
+    async fn objectives(
+        &self,
+        ctx: &Context<'_>,
+        period_id: Option<async_graphql::ID>,
+    ) -> crate::error::ApiResult<Vec<crate::types::ObjectiveNode>> {
+        let period = period_id
+            .as_ref()
+            .map(|p| {
+                crate::ids::decode_id::<goalgraph_domain::PeriodId>(
+                    "periodId",
+                    crate::ids::NodeType::Period,
+                    p,
+                )
+            })
+            .transpose()?;
+        let owner = goalgraph_domain::okr::Owner::Person(self.0.id);
+        let found = data(ctx)?.loaders.owner_objectives.load_one((owner, period)).await?.unwrap_or_default();
+        Ok(found.into_iter().map(crate::types::ObjectiveNode).collect())
+    }
 }

@@ -17,7 +17,8 @@ use goalgraph_domain::{
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, RelationTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait, Set,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -223,6 +224,69 @@ impl Store {
         self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
         tx.commit().await?;
         Ok((convert::check_in(row), convert::key_result(updated)?))
+    }
+
+    /// Writes past check-ins at their own times (demo data, imports): the
+    /// newest of all a key result's check-ins sets its current value, and the
+    /// rollups are recomputed once. Same authorization as a check-in.
+    pub async fn import_check_ins(
+        &self,
+        actor: &Actor,
+        key_result: KeyResultId,
+        points: &[(chrono::DateTime<chrono::Utc>, f64, Option<f64>)],
+    ) -> StoreResult<KeyResult> {
+        let org = actor.organization_id;
+        let tx = self.write().await?;
+        let kr = self.load_key_result_row_locked(&tx, org, key_result).await?;
+        let o = objective::Entity::find_by_id((org.0, kr.objective_id))
+            .one(tx.conn())
+            .await?
+            .ok_or_else(|| StoreError::corrupt("key result without objective"))?;
+        let resource =
+            Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: PersonId(kr.owner_id) };
+        policy::authorize(actor, Action::CheckIn, &resource)?;
+        self.open_objective_of_id(&tx, org, o.id).await?;
+        for (i, (at, value, conf)) in points.iter().enumerate() {
+            let field = format!("points[{i}]");
+            finite("value", *value).map_err(|e| e.in_field(&field))?;
+            if let Some(c) = conf {
+                confidence(*c).map_err(|e| e.in_field(&field))?;
+            }
+            check_in::ActiveModel {
+                organization_id: Set(org.0),
+                id: Set(CheckInId::new().0),
+                key_result_id: Set(kr.id),
+                value: Set(*value),
+                confidence: Set(*conf),
+                note: Set(None),
+                author_id: Set(actor.person_id().map(|p| p.0)),
+                created_at: Set(*at),
+            }
+            .insert(tx.conn())
+            .await?;
+        }
+        let newest = check_in::Entity::find()
+            .filter(check_in::Column::OrganizationId.eq(org.0))
+            .filter(check_in::Column::KeyResultId.eq(kr.id))
+            .order_by_desc(check_in::Column::CreatedAt)
+            .order_by_desc(check_in::Column::Id)
+            .one(tx.conn())
+            .await?;
+        let mut active: key_result::ActiveModel = kr.clone().into();
+        if let Some(n) = newest {
+            let measure = kr
+                .measure
+                .parse()
+                .map_err(|_| StoreError::corrupt(format!("measure of key result {}", kr.id)))?;
+            active.current_value = Set(n.value);
+            active.confidence = Set(n.confidence.or(kr.confidence));
+            active.last_check_in_at = Set(Some(n.created_at));
+            active.progress = Set(key_result_progress(measure, kr.start_value, kr.target_value, n.value));
+        }
+        let updated = active.update(tx.conn()).await?;
+        self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
+        tx.commit().await?;
+        convert::key_result(updated)
     }
 
     async fn load_key_result_row_locked(

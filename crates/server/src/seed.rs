@@ -3,9 +3,15 @@
 //! period. Created once; later starts reuse it.
 
 use chrono::{Datelike, NaiveDate, Utc};
+use goalgraph_domain::PeriodId;
 use goalgraph_domain::model::{PeriodStatus, Person, Role, RoleSet, UnitKind};
+use goalgraph_domain::okr::{Measure, ObjectiveKind, ObjectiveStatus, Owner, ProgressDriver, Visibility};
+use goalgraph_domain::policy::Actor;
 use goalgraph_domain::{PersonId, UnitId};
-use goalgraph_persistence::{NewOrganization, NewPeriod, NewPerson, NewUnit, Store, StoreResult};
+use goalgraph_persistence::{
+    NewKeyResult, NewObjective, NewOrganization, NewPeriod, NewPerson, NewUnit, Store, StoreResult,
+};
+use std::collections::HashMap;
 
 pub const DEMO_SLUG: &str = "demo";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.example";
@@ -115,9 +121,11 @@ pub async fn demo(store: &Store) -> StoreResult<Person> {
         ("Rae Recruiter", "rae@demo.example", people_dept.id, hr.id),
         ("Vic Viewer", "vic@demo.example", company.id, ceo.id),
     ];
+    let mut by_email = HashMap::new();
     for (name, email, unit, manager) in members {
         let roles: &[Role] = if email.starts_with("vic") { &[Role::Viewer] } else { &[Role::Member] };
-        store.create_person(&actor, person(name, email, unit, Some(manager), roles)).await?;
+        let p = store.create_person(&actor, person(name, email, unit, Some(manager), roles)).await?;
+        by_email.insert(email, p.id);
     }
     for (unit, manager) in [
         (company.id, ceo.id),
@@ -135,11 +143,279 @@ pub async fn demo(store: &Store) -> StoreResult<Person> {
     let (start, end, name) = quarter_of(today);
     let current = store.create_period(&actor, NewPeriod { name, start_date: start, end_date: end }).await?;
     store.transition_period(&actor, current.id, PeriodStatus::Active, None).await?;
+
+    // Goals: a company objective, department and team objectives aligned to
+    // it, individual ones below, key results of every measure, and weekly
+    // check-ins since the quarter began.
+    let people = DemoPeople {
+        ceo: ceo.id,
+        cto: cto.id,
+        sales_lead: sales_lead.id,
+        platform_lead: platform_lead.id,
+        mobile_lead: mobile_lead.id,
+        ivy: by_email.get("ivy@demo.example").copied().unwrap_or(platform_lead.id),
+        nia: by_email.get("nia@demo.example").copied().unwrap_or(mobile_lead.id),
+        fred: by_email.get("fred@demo.example").copied().unwrap_or(sales_lead.id),
+    };
+    let units = DemoUnits {
+        company: company.id,
+        engineering: engineering.id,
+        sales: sales.id,
+        platform: platform.id,
+        mobile: mobile.id,
+    };
+    demo_goals(store, &actor, current.id, start, &people, &units).await?;
     if let Some(next_day) = end.succ_opt() {
         let (start, end, name) = quarter_of(next_day);
         store.create_period(&actor, NewPeriod { name, start_date: start, end_date: end }).await?;
     }
     Ok(admin)
+}
+
+struct DemoPeople {
+    ceo: PersonId,
+    cto: PersonId,
+    sales_lead: PersonId,
+    platform_lead: PersonId,
+    mobile_lead: PersonId,
+    ivy: PersonId,
+    nia: PersonId,
+    fred: PersonId,
+}
+
+struct DemoUnits {
+    company: UnitId,
+    engineering: UnitId,
+    sales: UnitId,
+    platform: UnitId,
+    mobile: UnitId,
+}
+
+/// A key result of the demo: title, measure, start, target, label, owner,
+/// and the value it reaches by now (check-ins move there week by week).
+struct DemoKr(&'static str, Measure, f64, f64, &'static str, PersonId, f64);
+
+async fn demo_goals(
+    store: &Store,
+    actor: &Actor,
+    period: PeriodId,
+    start: NaiveDate,
+    p: &DemoPeople,
+    u: &DemoUnits,
+) -> StoreResult<()> {
+    let objective = |owner, parent, title: &str, kind, visibility, driver| NewObjective {
+        period_id: period,
+        owner,
+        parent_id: parent,
+        title: title.into(),
+        description: None,
+        kind,
+        visibility,
+        progress_driver: driver,
+        status: Some(ObjectiveStatus::Active),
+    };
+    use ObjectiveKind::{Aspirational, Committed};
+    use Visibility::{Private, Public, Unit};
+    let company = store
+        .create_objective(
+            actor,
+            objective(
+                Owner::Unit(u.company),
+                None,
+                "Become the goals platform teams love",
+                Aspirational,
+                Public,
+                Some(ProgressDriver::Both),
+            ),
+        )
+        .await?;
+    let engineering = store
+        .create_objective(
+            actor,
+            objective(
+                Owner::Unit(u.engineering),
+                Some(company.id),
+                "Ship a platform people trust",
+                Committed,
+                Public,
+                None,
+            ),
+        )
+        .await?;
+    let sales = store
+        .create_objective(
+            actor,
+            objective(
+                Owner::Unit(u.sales),
+                Some(company.id),
+                "Grow recurring revenue",
+                Aspirational,
+                Public,
+                None,
+            ),
+        )
+        .await?;
+    let platform = store
+        .create_objective(
+            actor,
+            objective(
+                Owner::Unit(u.platform),
+                Some(engineering.id),
+                "Cut the incident load",
+                Committed,
+                Unit,
+                None,
+            ),
+        )
+        .await?;
+    let mobile = store
+        .create_objective(
+            actor,
+            objective(
+                Owner::Unit(u.mobile),
+                Some(engineering.id),
+                "Launch the mobile app",
+                Aspirational,
+                Public,
+                None,
+            ),
+        )
+        .await?;
+    let ivy = store
+        .create_objective(
+            actor,
+            objective(
+                Owner::Person(p.ivy),
+                Some(platform.id),
+                "Automate every deployment",
+                Committed,
+                Private,
+                None,
+            ),
+        )
+        .await?;
+    let nia = store
+        .create_objective(
+            actor,
+            objective(
+                Owner::Person(p.nia),
+                Some(mobile.id),
+                "Make the app feel native",
+                Aspirational,
+                Public,
+                None,
+            ),
+        )
+        .await?;
+    let fred = store
+        .create_objective(
+            actor,
+            objective(
+                Owner::Person(p.fred),
+                Some(sales.id),
+                "Win the enterprise segment",
+                Aspirational,
+                Public,
+                None,
+            ),
+        )
+        .await?;
+
+    let plan: Vec<(goalgraph_domain::ObjectiveId, Vec<DemoKr>)> = vec![
+        (company.id, vec![DemoKr("Net promoter score", Measure::Increase, 30.0, 50.0, "NPS", p.ceo, 38.0)]),
+        (
+            engineering.id,
+            vec![DemoKr("Uptime stays at or above", Measure::MaintainAbove, 99.0, 99.9, "%", p.cto, 99.95)],
+        ),
+        (
+            sales.id,
+            vec![DemoKr(
+                "Annual recurring revenue",
+                Measure::Increase,
+                2.0,
+                3.0,
+                "M EUR",
+                p.sales_lead,
+                2.35,
+            )],
+        ),
+        (
+            platform.id,
+            vec![
+                DemoKr(
+                    "Incidents per month",
+                    Measure::Decrease,
+                    12.0,
+                    4.0,
+                    "incidents",
+                    p.platform_lead,
+                    7.0,
+                ),
+                DemoKr(
+                    "Pages outside office hours at most",
+                    Measure::MaintainBelow,
+                    10.0,
+                    3.0,
+                    "pages/week",
+                    p.platform_lead,
+                    2.0,
+                ),
+            ],
+        ),
+        (
+            mobile.id,
+            vec![
+                DemoKr("App store release", Measure::Milestone, 0.0, 1.0, "", p.mobile_lead, 0.0),
+                DemoKr("Beta rating", Measure::Increase, 3.5, 4.5, "stars", p.mobile_lead, 4.1),
+            ],
+        ),
+        (
+            ivy.id,
+            vec![DemoKr("Services deployed by pipeline", Measure::Increase, 20.0, 100.0, "%", p.ivy, 65.0)],
+        ),
+        (nia.id, vec![DemoKr("Cold start time", Measure::Decrease, 3.0, 1.0, "s", p.nia, 2.2)]),
+        (fred.id, vec![DemoKr("Enterprise deals closed", Measure::Increase, 0.0, 5.0, "deals", p.fred, 1.0)]),
+    ];
+    let now = Utc::now();
+    let first = start.and_hms_opt(9, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+    let weeks = ((now - first).num_days() / 7).max(1);
+    for (objective_id, krs) in plan {
+        for DemoKr(title, measure, from, to, label, owner, reached) in krs {
+            let kr = store
+                .create_key_result(
+                    actor,
+                    NewKeyResult {
+                        objective_id,
+                        owner_id: owner,
+                        title: title.into(),
+                        measure,
+                        start: from,
+                        target: to,
+                        unit_label: Some(label.into()),
+                        weight: None,
+                    },
+                )
+                .await?;
+            // Weekly check-ins moving from the start towards where it is now.
+            let points: Vec<_> = (1..=weeks)
+                .filter_map(|w| {
+                    let at = first + chrono::Duration::weeks(w);
+                    (at < now).then(|| {
+                        let value = match measure {
+                            Measure::Milestone | Measure::MaintainAbove | Measure::MaintainBelow => reached,
+                            _ => from + (reached - from) * (w as f64 / weeks as f64),
+                        };
+                        let confidence = if w == weeks && reached == 0.0 { 0.4 } else { 0.7 };
+                        (at, (value * 100.0).round() / 100.0, Some(confidence))
+                    })
+                })
+                .collect();
+            if !points.is_empty() {
+                store.import_check_ins(actor, kr.id, &points).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ impl App {
         };
         let keys = KeyStore::load(&config.auth).await?;
         keys.spawn_refresh();
+        spawn_housekeeping(store.clone());
         let schema = goalgraph_api::build_schema();
         let state = Arc::new(AppState { store, schema, keys, config: Arc::new(config) });
         Ok(Self { state, local_keys })
@@ -135,6 +136,22 @@ impl Drop for RunningServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// Prunes idempotency keys older than 30 days, hourly. Any replica may
+/// do it: the delete is idempotent.
+fn spawn_housekeeping(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match store.prune_idempotency_keys(30).await {
+                Ok(n) if n > 0 => tracing::info!(pruned = n, "idempotency keys older than 30 days removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning idempotency keys failed"),
+            }
+        }
+    });
 }
 
 /// Resolves on SIGINT or SIGTERM.

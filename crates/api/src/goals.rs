@@ -248,9 +248,7 @@ impl GoalQuery {
         let args = connection::page_args(ctx, first, None)?;
         let offset: usize = match &after {
             None => 0,
-            Some(c) => c
-                .strip_prefix("row:")
-                .and_then(|n| n.parse::<usize>().ok())
+            Some(c) => crate::ids::decode_offset_cursor(c)
                 .map(|n| n + 1)
                 .ok_or_else(|| ApiError::bad_input("after", "is not a cursor of this list"))?,
         };
@@ -269,7 +267,7 @@ impl GoalQuery {
             .take(end.saturating_sub(offset))
             .map(|(i, (row, objective))| {
                 Edge::new(
-                    format!("row:{i}"),
+                    crate::ids::encode_offset_cursor(i),
                     AlignmentRow {
                         objective: ObjectiveNode(objective),
                         depth: row.depth,

@@ -77,6 +77,16 @@ pub fn decode_cursor(field: &str, cursor: &str) -> ApiResult<CursorKey> {
         .ok_or_else(|| ApiError::bad_input(field, "is not a valid cursor"))
 }
 
+/// A cursor for a position in a list computed whole (the alignment tree).
+pub fn encode_offset_cursor(index: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("row:{index}"))
+}
+
+pub fn decode_offset_cursor(cursor: &str) -> Option<usize> {
+    let raw = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?;
+    std::str::from_utf8(&raw).ok()?.strip_prefix("row:")?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

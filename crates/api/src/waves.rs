@@ -12,10 +12,29 @@
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::task::ArcWake;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
+
+/// Polls of one wave before it starts even if the operation keeps waking
+/// itself (a guard, not a tuning knob: real operations settle in a few).
+const MAX_ROUNDS: usize = 10_000;
+
+/// Forwards wake-ups and remembers that one happened.
+struct WakeFlag {
+    inner: Waker,
+    woken: AtomicBool,
+}
+
+impl ArcWake for WakeFlag {
+    fn wake_by_ref(arc: &Arc<Self>) {
+        arc.woken.store(true, Ordering::Release);
+        arc.inner.wake_by_ref();
+    }
+}
 
 /// The fetches queued by one request's loaders.
 #[derive(Clone, Default)]
@@ -45,8 +64,24 @@ impl Waves {
         std::future::poll_fn(move |cx| {
             loop {
                 if wave.is_empty() {
-                    if let Poll::Ready(out) = operation.as_mut().poll(cx) {
-                        return Poll::Ready(out);
+                    // Poll until the operation is really blocked: a poll that
+                    // woke its own task (FuturesUnordered yields after a
+                    // budget of items, leaving the rest of a long list
+                    // unpolled) is not, and its remaining keys belong to
+                    // this wave.
+                    let mut rounds = 0;
+                    loop {
+                        let flag =
+                            Arc::new(WakeFlag { inner: cx.waker().clone(), woken: AtomicBool::new(false) });
+                        let waker = futures_util::task::waker(flag.clone());
+                        let mut inner_cx = Context::from_waker(&waker);
+                        if let Poll::Ready(out) = operation.as_mut().poll(&mut inner_cx) {
+                            return Poll::Ready(out);
+                        }
+                        rounds += 1;
+                        if !flag.woken.load(Ordering::Acquire) || rounds >= MAX_ROUNDS {
+                            break;
+                        }
                     }
                     let queued = self.take_queued();
                     if queued.is_empty() {

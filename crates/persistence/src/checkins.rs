@@ -165,13 +165,8 @@ impl Store {
         const MUTATION: &str = "checkIn";
 
         let tx = self.write().await?;
-        if let Some(key) = &key
-            && let Replay::Same(response) =
-                self.idempotency_lookup(tx.conn(), org, MUTATION, key, &hash).await?
-        {
-            drop(tx);
-            return self.replayed_check_in(actor, &response).await;
-        }
+        // Authorize before anything else: a replayed key is no way around
+        // the right to check in.
         let kr = self.load_key_result_row_locked(&tx, org, input.key_result_id).await?;
         let o = objective::Entity::find_by_id((org.0, kr.objective_id))
             .one(tx.conn())
@@ -180,6 +175,13 @@ impl Store {
         let resource =
             Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: PersonId(kr.owner_id) };
         policy::authorize(actor, Action::CheckIn, &resource)?;
+        if let Some(key) = &key
+            && let Replay::Same(response) =
+                self.idempotency_lookup(tx.conn(), org, MUTATION, key, &hash).await?
+        {
+            drop(tx);
+            return self.replayed_check_in(actor, &response).await;
+        }
         self.open_objective_of_id(&tx, org, o.id).await?;
 
         let id = CheckInId::new();

@@ -277,7 +277,7 @@ impl KeyResultNode {
     async fn weight(&self) -> f64 {
         self.0.weight
     }
-    /// The newest check-in's confidence (0-1).
+    /// The latest confidence given in a check-in (0-1); a check-in without one keeps it.
     async fn confidence(&self) -> Option<f64> {
         self.0.confidence
     }

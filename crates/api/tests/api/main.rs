@@ -12,6 +12,14 @@ mod connections;
 mod errors;
 mod internal;
 mod node;
+mod okr_batching;
+mod okr_concurrency;
+mod okr_idempotency;
+mod okr_insights;
+mod okr_mutations;
+mod okr_numbers;
+mod okr_support;
+mod okr_visibility;
 mod sdl;
 mod support;
 mod tenancy;
@@ -31,6 +39,25 @@ use internal::internal_errors_do_not_leak;
 use node::{
     malformed_ids_are_null_without_error, node_refetches_every_type, nodes_keep_order_and_null_the_unknown,
     other_tenants_ids_are_null_like_missing_ones,
+};
+use okr_batching::okr_statement_count_does_not_grow_with_the_data;
+use okr_concurrency::stale_versions_conflict_and_check_ins_never_do;
+use okr_idempotency::{
+    check_in_idempotency_keys_replay_conflict_and_stay_in_the_tenant,
+    replaying_someone_elses_check_in_key_is_still_forbidden,
+};
+use okr_insights::okr_insights_follow_the_thresholds_in_the_settings;
+use okr_mutations::{
+    cancelling_an_objective_needs_a_reason, check_in_rights_follow_key_result_ownership,
+    create_objective_checks_owner_title_and_rights, reparenting_into_a_cycle_is_bad_input,
+};
+use okr_numbers::{
+    key_results_go_stale_after_the_cadence, progress_expected_progress_and_health_follow_the_brief,
+    score_grade_and_success_appear_when_the_period_closes,
+};
+use okr_visibility::{
+    private_objective_is_hidden_on_every_read_path, unit_objective_is_seen_by_its_units_lineage,
+    viewer_sees_only_public_objectives,
 };
 use tenancy::{
     lists_hold_only_the_tenants_own_rows, mutations_with_other_tenants_ids_write_nothing,
@@ -58,4 +85,19 @@ goalgraph_testkit::db_tests!(
     internal_errors_do_not_leak,
     statement_count_does_not_grow_with_the_data,
     authorization_matrix_of_directory_and_period_mutations,
+    private_objective_is_hidden_on_every_read_path,
+    unit_objective_is_seen_by_its_units_lineage,
+    viewer_sees_only_public_objectives,
+    create_objective_checks_owner_title_and_rights,
+    reparenting_into_a_cycle_is_bad_input,
+    check_in_rights_follow_key_result_ownership,
+    cancelling_an_objective_needs_a_reason,
+    check_in_idempotency_keys_replay_conflict_and_stay_in_the_tenant,
+    replaying_someone_elses_check_in_key_is_still_forbidden,
+    stale_versions_conflict_and_check_ins_never_do,
+    progress_expected_progress_and_health_follow_the_brief,
+    score_grade_and_success_appear_when_the_period_closes,
+    key_results_go_stale_after_the_cadence,
+    okr_statement_count_does_not_grow_with_the_data,
+    okr_insights_follow_the_thresholds_in_the_settings,
 );

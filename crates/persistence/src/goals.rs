@@ -605,7 +605,10 @@ impl Store {
             if steps > 100_000 {
                 return Err(StoreError::corrupt("the alignment chain does not end"));
             }
-            let m = self.load_objective_row(tx.conn(), org, id, false).await?;
+            // Locked before its inputs are read: two transactions changing
+            // inputs of the same objective recompute it one after the other,
+            // the second seeing the first's committed inputs.
+            let m = self.load_objective_row(tx.conn(), org, id, true).await?;
             let progress = self.rollup_of(tx.conn(), org, &m).await?;
             if (progress - m.progress).abs() <= 1e-12 && id != start {
                 return Ok(());

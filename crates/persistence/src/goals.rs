@@ -864,7 +864,11 @@ impl Store {
             patch.start.unwrap_or(current.start_value),
             patch.target.unwrap_or(current.target_value),
         )?;
-        let progress = key_result_progress(spec.measure, spec.start, spec.target, current.current_value);
+        // Before the first check-in the current value is the start, and
+        // follows it when the start is edited.
+        let current_value =
+            if current.last_check_in_at.is_none() { spec.start } else { current.current_value };
+        let progress = key_result_progress(spec.measure, spec.start, spec.target, current_value);
         let version = current.version;
         let mut active: key_result::ActiveModel = current.into();
         if let Some(t) = title {
@@ -881,6 +885,7 @@ impl Store {
         }
         active.start_value = Set(spec.start);
         active.target_value = Set(spec.target);
+        active.current_value = Set(current_value);
         active.progress = Set(progress);
         active.version = Set(version + 1);
         active.updated_at = Set(now());

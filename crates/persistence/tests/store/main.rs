@@ -8,12 +8,19 @@
 
 mod access;
 mod batch;
+mod checkins;
 mod common;
 mod concurrency;
+mod goals;
+mod goals_fixture;
+mod goals_visibility;
 mod lineage;
 mod paging;
 mod people;
 mod periods;
+mod rollup;
+mod rollup_concurrency;
+mod rollup_property;
 mod schema;
 mod tenancy;
 mod tree;
@@ -21,16 +28,28 @@ mod versions;
 
 use access::policy_decides_directory_and_periods;
 use batch::key_lists_are_one_statement;
+use checkins::{
+    check_in_idempotency_keys, check_ins_are_append_only, check_ins_set_current_and_progress,
+    closing_a_period_freezes_scores, concurrent_idempotent_check_ins, idempotent_replays_are_authorized,
+};
 use concurrency::{
     concurrent_creates_all_succeed, concurrent_updates_are_not_lost,
     concurrent_updates_of_one_version_conflict,
 };
+use goals::{
+    key_result_without_check_in_follows_its_start, key_results_follow_their_rules,
+    objectives_follow_their_rules, stale_goal_versions_conflict,
+};
+use goals_visibility::hidden_objectives_stay_hidden_in_lists;
 use lineage::managed_units_and_lineage;
 use paging::{bad_cursors_are_rejected, pages_follow_the_cursor, search_matches_literally};
 use people::{
     deactivated_people_do_not_resolve, emails_are_unique_per_tenant_and_lower_cased, managers_form_no_loop,
 };
 use periods::{period_dates_must_be_ordered, period_status_moves_forward_only};
+use rollup::{check_ins_do_not_bump_versions, progress_rolls_up_the_alignment_chain};
+use rollup_concurrency::concurrent_check_ins_keep_rollups_exact;
+use rollup_property::rollup_equals_recomputation;
 use schema::{migrations_round_trip, organization_creation};
 use tenancy::tenants_are_isolated;
 use tree::{company_cannot_be_deleted, unit_tree_rules};
@@ -57,4 +76,19 @@ goalgraph_testkit::db_tests!(
     concurrent_updates_of_one_version_conflict,
     managed_units_and_lineage,
     key_lists_are_one_statement,
+    objectives_follow_their_rules,
+    key_results_follow_their_rules,
+    key_result_without_check_in_follows_its_start,
+    stale_goal_versions_conflict,
+    check_ins_set_current_and_progress,
+    check_ins_are_append_only,
+    check_in_idempotency_keys,
+    concurrent_idempotent_check_ins,
+    idempotent_replays_are_authorized,
+    closing_a_period_freezes_scores,
+    progress_rolls_up_the_alignment_chain,
+    check_ins_do_not_bump_versions,
+    concurrent_check_ins_keep_rollups_exact,
+    rollup_equals_recomputation,
+    hidden_objectives_stay_hidden_in_lists,
 );

@@ -47,4 +47,15 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(OrganizationId, UnitId, PersonId, PeriodId, IntegrationId, ObjectiveId, KeyResultId, CheckInId);
+id_type!(
+    OrganizationId,
+    UnitId,
+    PersonId,
+    PeriodId,
+    IntegrationId,
+    ObjectiveId,
+    KeyResultId,
+    CheckInId,
+    KpiId,
+    MeasurementId
+);

@@ -11,10 +11,12 @@ pub mod error;
 pub mod formulas;
 pub mod ids;
 pub mod insights;
+pub mod kpi;
 pub mod model;
 pub mod okr;
 pub mod policy;
 pub mod settings;
+mod text_enum;
 pub mod values;
 
 pub use error::{DomainError, DomainResult};

@@ -8,35 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name {
-            $(#[serde(rename = $text)] $variant),*
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$(Self::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text),*
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = DomainError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok(Self::$variant),)*
-                    other => Err(DomainError::invalid($field, format!("unknown value {other}"))),
-                }
-            }
-        }
-    };
-}
+use crate::text_enum::string_enum;
 
 string_enum!(
     /// COMMITTED objectives succeed only at 100 %; ASPIRATIONAL ones (stretch

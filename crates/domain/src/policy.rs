@@ -135,6 +135,8 @@ pub enum Action {
     ClosePeriod,
     /// Append a check-in to a key result.
     CheckIn,
+    /// Record measurements of a KPI.
+    RecordMeasurement,
 }
 
 impl Action {
@@ -147,6 +149,7 @@ impl Action {
             Self::ChangeRoles => "change roles of",
             Self::ClosePeriod => "close",
             Self::CheckIn => "check in on",
+            Self::RecordMeasurement => "record measurements of",
         }
     }
 }
@@ -180,6 +183,20 @@ pub enum Resource {
         goal: GoalFacts,
         owner: PersonId,
     },
+    /// A KPI and its measurements.
+    Kpi {
+        organization_id: OrganizationId,
+        kpi: KpiFacts,
+    },
+}
+
+/// What decides access to a KPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KpiFacts {
+    pub unit: UnitId,
+    pub owner: PersonId,
+    /// PEOPLE KPIs are sensitive.
+    pub sensitive: bool,
 }
 
 /// What decides access to a goal: where it hangs and who owns it.
@@ -200,7 +217,8 @@ impl Resource {
             | Self::Person { organization_id, .. }
             | Self::Period { organization_id }
             | Self::Objective { organization_id, .. }
-            | Self::KeyResult { organization_id, .. } => organization_id,
+            | Self::KeyResult { organization_id, .. }
+            | Self::Kpi { organization_id, .. } => organization_id,
         }
     }
 
@@ -212,6 +230,7 @@ impl Resource {
             Self::Period { .. } => "period",
             Self::Objective { .. } => "objective",
             Self::KeyResult { .. } => "key result",
+            Self::Kpi { .. } => "KPI",
         }
     }
 }
@@ -235,6 +254,68 @@ pub fn can_read(actor: &Actor, resource: &Resource) -> bool {
             actor.is_person() || actor.has_scope(Scope::OkrRead) || actor.has_scope(Scope::KpiWrite)
         }
         Resource::Objective { goal, .. } | Resource::KeyResult { goal, .. } => can_read_goal(actor, goal),
+        Resource::Kpi { kpi, .. } => can_read_kpi(actor, kpi),
+    }
+}
+
+/// KPIs are visible to every person of the tenant, except PEOPLE KPIs:
+/// HR, ADMIN and line managers of the owning unit only. Integrations with
+/// `kpi:write` see the KPIs they feed.
+fn can_read_kpi(actor: &Actor, kpi: &KpiFacts) -> bool {
+    if actor.is_admin_or_hr() || actor.has_scope(Scope::KpiWrite) {
+        return true;
+    }
+    match actor.principal {
+        Principal::Integration { .. } => false,
+        Principal::Person { .. } => !kpi.sensitive || actor.manages_unit(kpi.unit),
+    }
+}
+
+/// May define or change a KPI, or record its measurements: ADMIN and HR
+/// any; a MANAGER those of the subtrees they manage; a MEMBER those they
+/// own (measurements also come from `kpi:write` integrations).
+fn can_change_kpi(actor: &Actor, kpi: &KpiFacts) -> bool {
+    actor.is_admin_or_hr()
+        || actor.manages_unit(kpi.unit)
+        || (actor.is_member_level() && actor.person_id() == Some(kpi.owner))
+}
+
+/// Which KPIs a list may show, as a filter the store turns into SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KpiReadScope {
+    All,
+    Nothing,
+    /// Every non-PEOPLE KPI, and PEOPLE KPIs owned in these units.
+    Some {
+        sensitive_units: Vec<UnitId>,
+    },
+}
+
+impl KpiReadScope {
+    pub fn allows(&self, kpi: &KpiFacts) -> bool {
+        match self {
+            Self::All => true,
+            Self::Nothing => false,
+            Self::Some { sensitive_units } => !kpi.sensitive || sensitive_units.contains(&kpi.unit),
+        }
+    }
+}
+
+pub fn kpi_read_scope(actor: &Actor) -> KpiReadScope {
+    if actor.is_admin_or_hr() || actor.has_scope(Scope::KpiWrite) {
+        return KpiReadScope::All;
+    }
+    match actor.principal {
+        Principal::Integration { .. } => KpiReadScope::Nothing,
+        Principal::Person { .. } => {
+            let mut units: Vec<UnitId> = if actor.has_role(Role::Manager) {
+                actor.managed_units.iter().copied().collect()
+            } else {
+                vec![]
+            };
+            units.sort();
+            KpiReadScope::Some { sensitive_units: units }
+        }
     }
 }
 
@@ -361,18 +442,30 @@ fn can_change(actor: &Actor, action: Action, resource: &Resource) -> bool {
             Action::Create | Action::Update | Action::Delete,
         ) => actor.is_admin_or_hr() || actor.has_scope(Scope::DirectoryWrite),
         (Resource::Period { .. }, _) => actor.is_admin_or_hr(),
-        (Resource::Unit { .. } | Resource::Person { .. }, Action::ClosePeriod | Action::CheckIn) => false,
+        (
+            Resource::Unit { .. } | Resource::Person { .. },
+            Action::ClosePeriod | Action::CheckIn | Action::RecordMeasurement,
+        ) => false,
         (Resource::Objective { goal, .. }, Action::Create | Action::Update | Action::Delete) => {
             can_change_goal(actor, goal)
         }
-        (Resource::Objective { .. }, Action::ClosePeriod | Action::CheckIn) => false,
+        (Resource::Objective { .. }, Action::ClosePeriod | Action::CheckIn | Action::RecordMeasurement) => {
+            false
+        }
         // A key result's owner updates it and checks in; whoever may change
         // the objective may do everything to its key results.
         (Resource::KeyResult { goal, owner, .. }, Action::Update | Action::CheckIn) => {
             can_change_goal(actor, goal) || (actor.is_member_level() && actor.person_id() == Some(*owner))
         }
         (Resource::KeyResult { goal, .. }, Action::Create | Action::Delete) => can_change_goal(actor, goal),
-        (Resource::KeyResult { .. }, Action::ClosePeriod) => false,
+        (Resource::KeyResult { .. }, Action::ClosePeriod | Action::RecordMeasurement) => false,
+        (Resource::Kpi { kpi, .. }, Action::Create | Action::Update | Action::Delete) => {
+            can_change_kpi(actor, kpi)
+        }
+        (Resource::Kpi { kpi, .. }, Action::RecordMeasurement) => {
+            actor.has_scope(Scope::KpiWrite) || can_change_kpi(actor, kpi)
+        }
+        (Resource::Kpi { .. }, Action::ClosePeriod | Action::CheckIn) => false,
     }
 }
 
@@ -649,5 +742,60 @@ mod tests {
         let mut stranger = placed(&t, t.east, &[Role::Admin], &[]);
         stranger.organization_id = OrganizationId::new();
         assert_eq!(outcome(authorize(&stranger, Action::Read, &objective(goal))), "not_found");
+    }
+
+    /// Hand-written from the product brief: PEOPLE KPIs for HR, ADMIN and
+    /// line managers of the owning unit only; other KPIs for everyone.
+    #[test]
+    fn kpi_visibility_and_changes() {
+        let t = tree();
+        let owner = placed(&t, t.east, &[Role::Member], &[]);
+        let facts =
+            |sensitive| KpiFacts { unit: t.east, owner: owner.person_id().unwrap_or_default(), sensitive };
+        let kpi = |sensitive| Resource::Kpi { organization_id: t.org, kpi: facts(sensitive) };
+        let actors: Vec<(&str, Actor, [&str; 4])> = vec![
+            // read ops KPI, change ops KPI, read PEOPLE KPI, record on PEOPLE KPI
+            ("owner", owner.clone(), ["ok", "ok", "not_found", "not_found"]),
+            (
+                "teammate",
+                placed(&t, t.east, &[Role::Member], &[]),
+                ["ok", "forbidden", "not_found", "not_found"],
+            ),
+            (
+                "viewer",
+                placed(&t, t.east, &[Role::Viewer], &[]),
+                ["ok", "forbidden", "not_found", "not_found"],
+            ),
+            ("line manager", placed(&t, t.sales, &[Role::Manager], &[t.sales]), ["ok", "ok", "ok", "ok"]),
+            (
+                "other manager",
+                placed(&t, t.west, &[Role::Manager], &[t.west]),
+                ["ok", "forbidden", "not_found", "not_found"],
+            ),
+            ("hr", placed(&t, t.company, &[Role::Hr], &[]), ["ok", "ok", "ok", "ok"]),
+            ("admin", placed(&t, t.company, &[Role::Admin], &[]), ["ok", "ok", "ok", "ok"]),
+            ("kpi integration", integration(t.org, &[Scope::KpiWrite]), ["ok", "forbidden", "ok", "ok"]),
+            (
+                "okr integration",
+                integration(t.org, &[Scope::OkrRead]),
+                ["not_found", "not_found", "not_found", "not_found"],
+            ),
+        ];
+        for (who, actor, want) in actors {
+            let got = [
+                outcome(authorize(&actor, Action::Read, &kpi(false))),
+                outcome(authorize(&actor, Action::Update, &kpi(false))),
+                outcome(authorize(&actor, Action::Read, &kpi(true))),
+                outcome(authorize(&actor, Action::RecordMeasurement, &kpi(true))),
+            ];
+            assert_eq!(got, want, "{who}");
+            for sensitive in [false, true] {
+                assert_eq!(
+                    kpi_read_scope(&actor).allows(&facts(sensitive)),
+                    can_read(&actor, &kpi(sensitive)),
+                    "{who}: scope vs decision (sensitive {sensitive})"
+                );
+            }
+        }
     }
 }

@@ -33,7 +33,13 @@ pub async fn internal_errors_name_only_the_request_id(db: TestDb) {
 
     // Break the database behind the server's back.
     let saboteur = Store::connect(&db.url, &StoreOptions::default()).await.unwrap();
-    saboteur.connection().execute_unprepared("DROP TABLE periods").await.unwrap();
+    // Other tables reference periods: PostgreSQL needs CASCADE to drop it
+    // (SQLite drops it while no row refers to it).
+    let drop = match db.backend {
+        goalgraph_testkit::Backend::Postgres => "DROP TABLE periods CASCADE",
+        goalgraph_testkit::Backend::Sqlite => "DROP TABLE periods",
+    };
+    saboteur.connection().execute_unprepared(drop).await.unwrap();
     saboteur.close().await.unwrap();
 
     let client_id = format!("e2e-{}", uuid::Uuid::new_v4());

@@ -13,6 +13,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_organization_structure;
 mod m20261122_000002_okrs;
+mod m20261122_000003_kpis;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_organization_structure::Migration),
             Box::new(m20261122_000002_okrs::Migration),
+            Box::new(m20261122_000003_kpis::Migration),
         ]
     }
 }

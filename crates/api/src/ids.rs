@@ -18,6 +18,8 @@ pub enum NodeType {
     Objective,
     KeyResult,
     CheckIn,
+    Kpi,
+    Measurement,
 }
 
 impl NodeType {
@@ -40,6 +42,8 @@ impl NodeType {
             Self::Objective => "Objective",
             Self::KeyResult => "KeyResult",
             Self::CheckIn => "CheckIn",
+            Self::Kpi => "Kpi",
+            Self::Measurement => "Measurement",
         }
     }
 }

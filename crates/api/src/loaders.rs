@@ -66,6 +66,11 @@ pub struct Loaders {
     pub check_in_pages: Batched<CheckInPagesLoader>,
     pub check_in_counts: Batched<CheckInCountsLoader>,
     pub owner_objectives: Batched<OwnerObjectivesLoader>,
+    pub kpis: Batched<KpiLoader>,
+    pub kpi_states: Batched<KpiStateLoader>,
+    pub measurement_pages: Batched<MeasurementPagesLoader>,
+    pub measurement_counts: Batched<MeasurementCountsLoader>,
+    pub unit_kpis: Batched<UnitKpisLoader>,
 }
 
 impl Loaders {
@@ -95,7 +100,12 @@ impl Loaders {
             windows: Batched::new(WindowLoader(shared.clone()), waves),
             check_in_pages: Batched::new(CheckInPagesLoader(shared.clone()), waves),
             check_in_counts: Batched::new(CheckInCountsLoader(shared.clone()), waves),
-            owner_objectives: Batched::new(OwnerObjectivesLoader(shared), waves),
+            owner_objectives: Batched::new(OwnerObjectivesLoader(shared.clone()), waves),
+            kpis: Batched::new(KpiLoader(shared.clone()), waves),
+            kpi_states: Batched::new(KpiStateLoader(shared.clone()), waves),
+            measurement_pages: Batched::new(MeasurementPagesLoader(shared.clone()), waves),
+            measurement_counts: Batched::new(MeasurementCountsLoader(shared.clone()), waves),
+            unit_kpis: Batched::new(UnitKpisLoader(shared), waves),
         }
     }
 }
@@ -127,6 +137,11 @@ pub struct WindowLoader(Shared);
 pub struct CheckInPagesLoader(Shared);
 pub struct CheckInCountsLoader(Shared);
 pub struct OwnerObjectivesLoader(Shared);
+pub struct KpiLoader(Shared);
+pub struct KpiStateLoader(Shared);
+pub struct MeasurementPagesLoader(Shared);
+pub struct MeasurementCountsLoader(Shared);
+pub struct UnitKpisLoader(Shared);
 
 impl Loader<UnitId> for UnitLoader {
     type Value = Unit;
@@ -372,5 +387,76 @@ impl Loader<(Owner, Option<goalgraph_domain::PeriodId>)> for OwnerObjectivesLoad
             }
         }
         Ok(out)
+    }
+}
+
+impl Loader<goalgraph_domain::KpiId> for KpiLoader {
+    type Value = goalgraph_domain::kpi::Kpi;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[goalgraph_domain::KpiId],
+    ) -> Result<HashMap<goalgraph_domain::KpiId, goalgraph_domain::kpi::Kpi>, ApiError> {
+        Ok(self.0.store.kpis_by_ids(&self.0.actor, keys).await?)
+    }
+}
+
+impl Loader<goalgraph_domain::KpiId> for KpiStateLoader {
+    type Value = goalgraph_persistence::KpiState;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[goalgraph_domain::KpiId],
+    ) -> Result<HashMap<goalgraph_domain::KpiId, goalgraph_persistence::KpiState>, ApiError> {
+        Ok(self.0.store.kpi_states(&self.0.actor, keys).await?)
+    }
+}
+
+impl Loader<(goalgraph_domain::KpiId, PageArgs)> for MeasurementPagesLoader {
+    type Value = Page<goalgraph_domain::kpi::Measurement>;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[(goalgraph_domain::KpiId, PageArgs)],
+    ) -> Result<
+        HashMap<(goalgraph_domain::KpiId, PageArgs), Page<goalgraph_domain::kpi::Measurement>>,
+        ApiError,
+    > {
+        let mut by_args: HashMap<&PageArgs, Vec<goalgraph_domain::KpiId>> = HashMap::new();
+        for (k, args) in keys {
+            by_args.entry(args).or_default().push(*k);
+        }
+        let mut out = HashMap::new();
+        for (args, kpis) in by_args {
+            let pages = self.0.store.measurement_pages(&self.0.actor, &kpis, args).await?;
+            for k in kpis {
+                let page = pages.get(&k).cloned().unwrap_or(Page { items: vec![], has_next_page: false });
+                out.insert((k, args.clone()), page);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<goalgraph_domain::KpiId> for MeasurementCountsLoader {
+    type Value = u64;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[goalgraph_domain::KpiId],
+    ) -> Result<HashMap<goalgraph_domain::KpiId, u64>, ApiError> {
+        let counts = self.0.store.measurement_counts(&self.0.actor, keys).await?;
+        Ok(keys.iter().map(|k| (*k, counts.get(k).copied().unwrap_or(0))).collect())
+    }
+}
+
+impl Loader<UnitId> for UnitKpisLoader {
+    type Value = Vec<goalgraph_domain::kpi::Kpi>;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[UnitId],
+    ) -> Result<HashMap<UnitId, Vec<goalgraph_domain::kpi::Kpi>>, ApiError> {
+        Ok(self.0.store.kpis_of_units(&self.0.actor, keys).await?)
     }
 }

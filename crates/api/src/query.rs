@@ -15,7 +15,7 @@ use goalgraph_persistence::{PeopleFilter, PeriodOrder, StoreError, UnitFilter};
 
 /// The root query: one object per feature, merged.
 #[derive(MergedObject, Default)]
-pub struct Query(DirectoryQuery, crate::goals::GoalQuery);
+pub struct Query(DirectoryQuery, crate::goals::GoalQuery, crate::kpis::KpiQuery);
 
 #[derive(Default)]
 pub struct DirectoryQuery;
@@ -79,6 +79,7 @@ async fn load_nodes(ctx: &Context<'_>, ids: &[ID]) -> ApiResult<Vec<Option<Node>
     let key_results = d.loaders.key_results.load_many(of(NodeType::KeyResult).map(KeyResultId::from)).await?;
     let check_in_ids: Vec<CheckInId> = of(NodeType::CheckIn).map(CheckInId::from).collect();
     let check_ins = d.store.check_ins_by_ids(&d.ctx.actor, &check_in_ids).await?;
+    let kpis = d.loaders.kpis.load_many(of(NodeType::Kpi).map(goalgraph_domain::KpiId::from)).await?;
     let organization = if of(NodeType::Organization).next().is_some() {
         found(d.store.organization(&d.ctx.actor).await)?
     } else {
@@ -105,6 +106,11 @@ async fn load_nodes(ctx: &Context<'_>, ids: &[ID]) -> ApiResult<Vec<Option<Node>
                 NodeType::CheckIn => {
                     check_ins.get(&CheckInId(uuid)).map(|c| Node::CheckIn(CheckInNode(c.clone())))
                 }
+                NodeType::Kpi => kpis
+                    .get(&goalgraph_domain::KpiId(uuid))
+                    .map(|k| Node::Kpi(crate::types::KpiNode(k.clone()))),
+                // Measurements are reached through their KPI.
+                NodeType::Measurement => None,
             }
         })
         .collect())

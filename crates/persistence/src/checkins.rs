@@ -116,6 +116,31 @@ impl Store {
         Ok(inserted > 0)
     }
 
+    /// Claims `key`, or finds it taken: true to go on; false when the same
+    /// input ran before (a replay: write nothing); CONFLICT when the key was
+    /// used with another input.
+    pub(crate) async fn idempotency_claim_or_replay(
+        &self,
+        tx: &WriteTx,
+        org: OrganizationId,
+        mutation: &str,
+        key: &str,
+        hash: &str,
+        response: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        if let Replay::Same(_) = self.idempotency_lookup(tx.conn(), org, mutation, key, hash).await? {
+            return Ok(false);
+        }
+        if self.idempotency_claim(tx, org, mutation, key, hash, response).await? {
+            return Ok(true);
+        }
+        // Claimed concurrently: the other transaction has committed by now.
+        match self.idempotency_lookup(&self.db, org, mutation, key, hash).await? {
+            Replay::Same(_) => Ok(false),
+            Replay::Fresh => Err(DomainError::conflict("the idempotency key is being used; retry").into()),
+        }
+    }
+
     /// Forgets idempotency keys older than `days` (kept at least 30).
     pub async fn prune_idempotency_keys(&self, days: u32) -> StoreResult<u64> {
         let cutoff = now() - chrono::Duration::days(i64::from(days.max(30)));

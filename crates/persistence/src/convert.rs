@@ -138,3 +138,44 @@ pub(crate) fn check_in(m: crate::entity::check_in::Model) -> goalgraph_domain::o
         created_at: m.created_at,
     }
 }
+
+pub(crate) fn kpi(m: crate::entity::kpi::Model) -> StoreResult<goalgraph_domain::kpi::Kpi> {
+    use goalgraph_domain::kpi::{HealthyRange, Kpi, Tolerance};
+    let bad = |what: &str| StoreError::corrupt(format!("{what} of KPI {}", m.id));
+    let direction = m.direction.parse().map_err(|_| bad("direction"))?;
+    Ok(Kpi {
+        id: m.id.into(),
+        organization_id: m.organization_id.into(),
+        unit_id: m.unit_id.into(),
+        owner_id: m.owner_id.into(),
+        name: m.name,
+        description: m.description,
+        category: m.category.parse().map_err(|_| bad("category"))?,
+        unit_label: m.unit_label,
+        direction,
+        target: m.target,
+        range: HealthyRange { lower: m.healthy_lower, upper: m.healthy_upper },
+        tolerance: match (m.tolerance_absolute, m.tolerance_percent) {
+            (_, Some(p)) => Tolerance::Percent(p),
+            (Some(a), None) => Tolerance::Absolute(a),
+            (None, None) => Tolerance::Absolute(0.0),
+        },
+        cadence: m.cadence.parse().map_err(|_| bad("cadence"))?,
+        archived: m.archived,
+        external_id: m.external_id,
+        promoted_from: m.promoted_from_key_result_id.map(Into::into),
+        version: m.version,
+        created_at: m.created_at,
+    })
+}
+
+pub(crate) fn measurement(m: crate::entity::kpi_measurement::Model) -> goalgraph_domain::kpi::Measurement {
+    goalgraph_domain::kpi::Measurement {
+        id: m.id.into(),
+        kpi_id: m.kpi_id.into(),
+        observed_at: m.observed_at,
+        value: m.value,
+        recorded_at: m.recorded_at,
+        author_id: m.author_id.map(Into::into),
+    }
+}

@@ -12,6 +12,7 @@ pub mod entity;
 mod error;
 mod goal_views;
 mod goals;
+mod kpis;
 mod org;
 pub mod page;
 mod people;
@@ -25,6 +26,7 @@ pub use error::{StoreError, StoreResult};
 pub use goals::{
     KeyResultPatch, NewKeyResult, NewObjective, ObjectiveFilter, ObjectiveOrder, ObjectivePatch,
 };
+pub use kpis::{KpiFilter, KpiPatch, KpiRef, KpiState, NewKpi, Recorded};
 pub use org::{NewOrganization, OrganizationPatch};
 pub use page::{CursorKey, Page, PageArgs, SortDirection};
 pub use people::{NewPerson, PeopleFilter, PeopleParent, PersonOrder, PersonPatch};

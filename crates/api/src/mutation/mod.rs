@@ -16,4 +16,5 @@ pub struct Mutation(
     people::PersonMutation,
     periods::PeriodMutation,
     crate::goals::GoalMutation,
+    crate::kpis::KpiMutation,
 );

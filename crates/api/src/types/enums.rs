@@ -91,3 +91,59 @@ pub enum Grade {
     Yellow,
     Green,
 }
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::kpi::KpiCategory")]
+pub enum KpiCategory {
+    Financial,
+    Operational,
+    /// Sensitive: visible to HR, admins and line managers of the owning unit only.
+    People,
+    Customer,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::kpi::Direction")]
+pub enum KpiDirection {
+    HigherIsBetter,
+    LowerIsBetter,
+    WithinRange,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::kpi::Cadence")]
+pub enum Cadence {
+    Daily,
+    Weekly,
+    Monthly,
+    Quarterly,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::kpi::KpiStatus")]
+pub enum KpiStatus {
+    NoData,
+    /// The latest point is older than twice the cadence.
+    Stale,
+    Healthy,
+    /// Outside the healthy range, within the tolerance band.
+    AtRisk,
+    Breached,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::kpi::Bucket")]
+pub enum Bucket {
+    Day,
+    /// Weeks start on Monday.
+    Week,
+    Month,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "goalgraph_domain::kpi::TrendDirection")]
+pub enum TrendDirection {
+    Improving,
+    Worsening,
+    Flat,
+}

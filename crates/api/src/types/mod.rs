@@ -2,6 +2,7 @@
 
 pub mod enums;
 pub mod goal;
+pub mod kpi;
 pub mod node;
 pub mod organization;
 pub mod period;
@@ -9,6 +10,7 @@ pub mod person;
 pub mod unit;
 
 pub use goal::{CheckInNode, KeyResultNode, ObjectiveNode};
+pub use kpi::{KpiNode, MeasurementNode};
 pub use node::Node;
 pub use organization::OrganizationNode;
 pub use period::PeriodNode;

@@ -1,6 +1,8 @@
 //! The Relay `Node` interface.
 
-use super::{CheckInNode, KeyResultNode, ObjectiveNode, OrganizationNode, PeriodNode, PersonNode, UnitNode};
+use super::{
+    CheckInNode, KeyResultNode, KpiNode, ObjectiveNode, OrganizationNode, PeriodNode, PersonNode, UnitNode,
+};
 use async_graphql::{ID, Interface};
 
 /// An object with a global id, fetchable with `node(id:)`.
@@ -15,4 +17,5 @@ pub enum Node {
     Objective(ObjectiveNode),
     KeyResult(KeyResultNode),
     CheckIn(CheckInNode),
+    Kpi(KpiNode),
 }

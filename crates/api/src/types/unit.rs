@@ -190,6 +190,12 @@ impl UnitNode {
         nested_people(ctx, PeopleParent::Unit(self.0.id), filter, first, after, order_by).await
     }
 
+    /// The KPIs in use that this unit owns, by name.
+    async fn kpis(&self, ctx: &Context<'_>) -> crate::error::ApiResult<Vec<crate::types::KpiNode>> {
+        let found = data(ctx)?.loaders.unit_kpis.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(found.into_iter().map(crate::types::KpiNode).collect())
+    }
+
     /// The objectives this unit owns (optionally in one period), by title.
     async fn objectives(
         &self,

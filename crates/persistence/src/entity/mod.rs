@@ -4,7 +4,11 @@
 pub mod check_in;
 pub mod idempotency_key;
 pub mod key_result;
+pub mod key_result_kpi_link;
+pub mod kpi;
+pub mod kpi_measurement;
 pub mod objective;
+pub mod objective_kpi_source;
 pub mod organization;
 pub mod period;
 pub mod person;

@@ -80,6 +80,12 @@ pub enum InsightKind {
     StaleCheckIn,
     /// A non-company objective aligned to nothing.
     UnalignedObjective,
+    /// A KPI out of its healthy range longer than the setting with no open objective on it.
+    KpiNeedsObjective,
+    /// A unit with more active KPIs than the setting ("5-7 core KPIs").
+    TooManyKpis,
+    /// At review: a key result that reached its target could become a standing KPI.
+    PromoteToKpi,
 }
 
 /// Guidance from the seeds: a warning, not an error.
@@ -115,6 +121,19 @@ impl InsightNode {
                 format!("no check-in for {} days (cadence: {} days)", i.count, i.threshold)
             }
             DomainInsightKind::UnalignedObjective => "this objective is aligned to nothing".to_owned(),
+            DomainInsightKind::KpiNeedsObjective => format!(
+                "out of its healthy range for {} days (more than {}) and no objective addresses it: create one to fix the root cause",
+                i.count, i.threshold
+            ),
+            DomainInsightKind::TooManyKpis => {
+                format!(
+                    "{} active KPIs in one unit; more than {} leads to metric fatigue",
+                    i.count, i.threshold
+                )
+            }
+            DomainInsightKind::PromoteToKpi => {
+                "this key result reached its target: should it now become a standing KPI?".to_owned()
+            }
         }
     }
     async fn owner(&self, ctx: &Context<'_>) -> ApiResult<Option<GoalOwner>> {
@@ -134,6 +153,10 @@ impl InsightNode {
     async fn key_results(&self, ctx: &Context<'_>) -> ApiResult<Vec<KeyResultNode>> {
         let found = data(ctx)?.loaders.key_results.load_many(self.0.key_results.iter().copied()).await?;
         Ok(self.0.key_results.iter().filter_map(|id| found.get(id).cloned().map(KeyResultNode)).collect())
+    }
+    async fn kpis(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::types::KpiNode>> {
+        let found = data(ctx)?.loaders.kpis.load_many(self.0.kpis.iter().copied()).await?;
+        Ok(self.0.kpis.iter().filter_map(|id| found.get(id).cloned().map(crate::types::KpiNode)).collect())
     }
     /// Objects concerned that the caller may not see: counted, never named.
     async fn hidden_count(&self) -> u32 {
@@ -290,7 +313,8 @@ impl GoalQuery {
         let d = data(ctx)?;
         let period: PeriodId = decode_id("periodId", NodeType::Period, &period_id)?;
         let unit = opt_id::<UnitId>("unitId", NodeType::Unit, &unit_id)?;
-        let insights = d.store.okr_insights(&d.ctx.actor, &d.ctx.settings, period, unit, d.now).await?;
+        let mut insights = d.store.okr_insights(&d.ctx.actor, &d.ctx.settings, period, unit, d.now).await?;
+        insights.extend(d.store.kpi_insights(&d.ctx.actor, &d.ctx.settings, period, unit, d.now).await?);
         Ok(insights.into_iter().map(InsightNode).collect())
     }
 }

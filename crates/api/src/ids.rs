@@ -23,7 +23,7 @@ pub enum NodeType {
 }
 
 impl NodeType {
-    const ALL: [NodeType; 7] = [
+    const ALL: [NodeType; 9] = [
         Self::Organization,
         Self::Unit,
         Self::Person,
@@ -31,7 +31,26 @@ impl NodeType {
         Self::Objective,
         Self::KeyResult,
         Self::CheckIn,
+        Self::Kpi,
+        Self::Measurement,
     ];
+
+    /// Its place in [`Self::ALL`]; the exhaustive match makes a new variant
+    /// a compile error here until it is listed (a test checks the places).
+    #[cfg(test)]
+    fn index(self) -> usize {
+        match self {
+            Self::Organization => 0,
+            Self::Unit => 1,
+            Self::Person => 2,
+            Self::Period => 3,
+            Self::Objective => 4,
+            Self::KeyResult => 5,
+            Self::CheckIn => 6,
+            Self::Kpi => 7,
+            Self::Measurement => 8,
+        }
+    }
 
     fn tag(self) -> &'static str {
         match self {
@@ -94,6 +113,15 @@ pub fn decode_offset_cursor(cursor: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_node_type_decodes() {
+        for (i, node) in NodeType::ALL.iter().enumerate() {
+            assert_eq!(node.index(), i, "{node:?} must stand at its place in ALL");
+            let uuid = Uuid::now_v7();
+            assert_eq!(decode_any(&encode_id(*node, uuid)), Some((*node, uuid)), "{node:?}");
+        }
+    }
 
     #[test]
     fn ids_round_trip_and_keep_their_type() {

@@ -199,6 +199,42 @@ pub struct RecordMeasurementsPayload {
     pub replayed: bool,
 }
 
+#[derive(InputObject)]
+pub struct LinkKeyResultToKpiInput {
+    pub key_result_id: ID,
+    /// null unlinks it (check-ins resume).
+    pub kpi_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct CreateObjectiveFromKpiInput {
+    pub kpi_id: ID,
+    pub period_id: ID,
+    /// Where the KPI should get to.
+    pub target: f64,
+}
+
+#[derive(InputObject)]
+pub struct PromoteKeyResultToKpiInput {
+    pub key_result_id: ID,
+    pub healthy_lower: Option<f64>,
+    pub healthy_upper: Option<f64>,
+    pub cadence: Cadence,
+    /// Default OPERATIONAL.
+    pub category: Option<KpiCategory>,
+}
+
+#[derive(SimpleObject)]
+pub struct LinkKeyResultToKpiPayload {
+    pub key_result: crate::types::KeyResultNode,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateObjectiveFromKpiPayload {
+    pub objective: crate::types::ObjectiveNode,
+    pub key_result: crate::types::KeyResultNode,
+}
+
 fn kpi_ref(id: &Option<ID>, external: &Option<String>) -> ApiResult<KpiRef> {
     match (id, external) {
         (Some(id), None) => Ok(KpiRef::Id(decode_id("kpiId", NodeType::Kpi, id)?)),
@@ -267,6 +303,59 @@ impl KpiMutation {
             expected_version: input.expected_version,
         };
         Ok(KpiPayload { kpi: KpiNode(d.store.update_kpi(&d.ctx.actor, id, patch).await?) })
+    }
+
+    /// Makes a key result follow a KPI (no double entry): its current value
+    /// becomes the KPI's latest measurement within its period.
+    async fn link_key_result_to_kpi(
+        &self,
+        ctx: &Context<'_>,
+        input: LinkKeyResultToKpiInput,
+    ) -> ApiResult<LinkKeyResultToKpiPayload> {
+        let d = data(ctx)?;
+        let kr = decode_id("keyResultId", NodeType::KeyResult, &input.key_result_id)?;
+        let kpi = input.kpi_id.as_ref().map(|k| decode_id::<KpiId>("kpiId", NodeType::Kpi, k)).transpose()?;
+        let kr = d.store.link_key_result_to_kpi(&d.ctx.actor, kr, kpi).await?;
+        Ok(LinkKeyResultToKpiPayload { key_result: crate::types::KeyResultNode(kr) })
+    }
+
+    /// Drafts an objective owned by the KPI's unit with one key result
+    /// "Move <KPI> from <current> to <target>" that follows the KPI.
+    async fn create_objective_from_kpi(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateObjectiveFromKpiInput,
+    ) -> ApiResult<CreateObjectiveFromKpiPayload> {
+        let d = data(ctx)?;
+        let kpi: KpiId = decode_id("kpiId", NodeType::Kpi, &input.kpi_id)?;
+        let period = decode_id("periodId", NodeType::Period, &input.period_id)?;
+        let (o, kr) = d.store.create_objective_from_kpi(&d.ctx.actor, kpi, period, input.target).await?;
+        Ok(CreateObjectiveFromKpiPayload {
+            objective: crate::types::ObjectiveNode(o),
+            key_result: crate::types::KeyResultNode(kr),
+        })
+    }
+
+    /// Creates a standing KPI from a key result, with its check-ins as history.
+    async fn promote_key_result_to_kpi(
+        &self,
+        ctx: &Context<'_>,
+        input: PromoteKeyResultToKpiInput,
+    ) -> ApiResult<KpiPayload> {
+        let d = data(ctx)?;
+        let kr = decode_id("keyResultId", NodeType::KeyResult, &input.key_result_id)?;
+        let k = d
+            .store
+            .promote_key_result_to_kpi(
+                &d.ctx.actor,
+                kr,
+                input.healthy_lower,
+                input.healthy_upper,
+                input.cadence.into(),
+                input.category.map(Into::into),
+            )
+            .await?;
+        Ok(KpiPayload { kpi: KpiNode(k) })
     }
 
     /// Records one point.

@@ -71,6 +71,9 @@ pub struct Loaders {
     pub measurement_pages: Batched<MeasurementPagesLoader>,
     pub measurement_counts: Batched<MeasurementCountsLoader>,
     pub unit_kpis: Batched<UnitKpisLoader>,
+    pub linked_key_results: Batched<LinkedKeyResultsLoader>,
+    pub kpi_objectives: Batched<KpiObjectivesLoader>,
+    pub key_result_kpis: Batched<KeyResultKpiLoader>,
 }
 
 impl Loaders {
@@ -105,7 +108,10 @@ impl Loaders {
             kpi_states: Batched::new(KpiStateLoader(shared.clone()), waves),
             measurement_pages: Batched::new(MeasurementPagesLoader(shared.clone()), waves),
             measurement_counts: Batched::new(MeasurementCountsLoader(shared.clone()), waves),
-            unit_kpis: Batched::new(UnitKpisLoader(shared), waves),
+            unit_kpis: Batched::new(UnitKpisLoader(shared.clone()), waves),
+            linked_key_results: Batched::new(LinkedKeyResultsLoader(shared.clone()), waves),
+            kpi_objectives: Batched::new(KpiObjectivesLoader(shared.clone()), waves),
+            key_result_kpis: Batched::new(KeyResultKpiLoader(shared), waves),
         }
     }
 }
@@ -142,6 +148,9 @@ pub struct KpiStateLoader(Shared);
 pub struct MeasurementPagesLoader(Shared);
 pub struct MeasurementCountsLoader(Shared);
 pub struct UnitKpisLoader(Shared);
+pub struct LinkedKeyResultsLoader(Shared);
+pub struct KpiObjectivesLoader(Shared);
+pub struct KeyResultKpiLoader(Shared);
 
 impl Loader<UnitId> for UnitLoader {
     type Value = Unit;
@@ -458,5 +467,38 @@ impl Loader<UnitId> for UnitKpisLoader {
         keys: &[UnitId],
     ) -> Result<HashMap<UnitId, Vec<goalgraph_domain::kpi::Kpi>>, ApiError> {
         Ok(self.0.store.kpis_of_units(&self.0.actor, keys).await?)
+    }
+}
+
+impl Loader<goalgraph_domain::KpiId> for LinkedKeyResultsLoader {
+    type Value = Vec<KeyResult>;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[goalgraph_domain::KpiId],
+    ) -> Result<HashMap<goalgraph_domain::KpiId, Vec<KeyResult>>, ApiError> {
+        Ok(self.0.store.linked_key_results(&self.0.actor, keys).await?)
+    }
+}
+
+impl Loader<goalgraph_domain::KpiId> for KpiObjectivesLoader {
+    type Value = Vec<Objective>;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[goalgraph_domain::KpiId],
+    ) -> Result<HashMap<goalgraph_domain::KpiId, Vec<Objective>>, ApiError> {
+        Ok(self.0.store.objectives_from_kpis(&self.0.actor, keys).await?)
+    }
+}
+
+impl Loader<KeyResultId> for KeyResultKpiLoader {
+    type Value = goalgraph_domain::kpi::Kpi;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[KeyResultId],
+    ) -> Result<HashMap<KeyResultId, goalgraph_domain::kpi::Kpi>, ApiError> {
+        Ok(self.0.store.kpis_of_key_results(&self.0.actor, keys).await?)
     }
 }

@@ -5,7 +5,7 @@
 use crate::formulas::is_stale;
 use crate::okr::{ObjectiveStatus, Owner};
 use crate::settings::OrganizationSettings;
-use crate::{KeyResultId, ObjectiveId, UnitId};
+use crate::{KeyResultId, KpiId, ObjectiveId, UnitId};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -15,6 +15,9 @@ pub enum InsightKind {
     KeyResultCount,
     StaleCheckIn,
     UnalignedObjective,
+    KpiNeedsObjective,
+    TooManyKpis,
+    PromoteToKpi,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +50,7 @@ pub struct Insight {
     pub owner: Option<Owner>,
     pub objectives: Vec<ObjectiveId>,
     pub key_results: Vec<KeyResultId>,
+    pub kpis: Vec<KpiId>,
     /// Objects concerned that the reader may not see (counted, not named).
     pub hidden: u32,
 }
@@ -77,6 +81,7 @@ pub fn okr_insights(
                 hidden: (gs.len() - visible.len()) as u32,
                 objectives: visible,
                 key_results: vec![],
+                kpis: vec![],
             });
         }
     }
@@ -93,6 +98,7 @@ pub fn okr_insights(
                 owner: Some(g.owner),
                 objectives: vec![g.id],
                 key_results: vec![],
+                kpis: vec![],
                 hidden: 0,
             });
         }
@@ -114,6 +120,7 @@ pub fn okr_insights(
                     owner: Some(g.owner),
                     objectives: vec![g.id],
                     key_results: vec![kr.id],
+                    kpis: vec![],
                     hidden: 0,
                 });
             }
@@ -127,9 +134,96 @@ pub fn okr_insights(
                 owner: Some(g.owner),
                 objectives: vec![g.id],
                 key_results: vec![],
+                kpis: vec![],
                 hidden: 0,
             });
         }
+    }
+    out
+}
+
+/// A KPI with what the KPI rules look at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsightKpi {
+    pub id: KpiId,
+    pub unit: UnitId,
+    pub breached_since: Option<DateTime<Utc>>,
+    /// A DRAFT or ACTIVE objective has a key result linked to it.
+    pub has_open_objective: bool,
+    pub visible: bool,
+}
+
+/// A key result at review with what PROMOTE_TO_KPI looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsightReviewKeyResult {
+    pub id: KeyResultId,
+    pub objective: ObjectiveId,
+    pub owner: Owner,
+    pub reached_target: bool,
+    pub already_promoted: bool,
+    pub visible: bool,
+}
+
+/// The KPI guidance: a KPI out of range too long with nothing fixing it,
+/// a unit with too many KPIs ("5-7 core KPIs"; "metric fatigue"), and at
+/// review the key results that reached their target.
+pub fn kpi_insights(
+    kpis: &[InsightKpi],
+    review: &[InsightReviewKeyResult],
+    settings: &OrganizationSettings,
+    now: DateTime<Utc>,
+) -> Vec<Insight> {
+    let mut out = Vec::new();
+    let window = chrono::Duration::days(i64::from(settings.kpi_breach_days_before_objective));
+    for k in kpis.iter().filter(|k| k.visible) {
+        if let Some(since) = k.breached_since
+            && now - since > window
+            && !k.has_open_objective
+        {
+            out.push(Insight {
+                kind: InsightKind::KpiNeedsObjective,
+                threshold: settings.kpi_breach_days_before_objective,
+                count: (now - since).num_days().max(0) as u32,
+                owner: Some(Owner::Unit(k.unit)),
+                objectives: vec![],
+                key_results: vec![],
+                kpis: vec![k.id],
+                hidden: 0,
+            });
+        }
+    }
+    let mut by_unit: HashMap<UnitId, Vec<&InsightKpi>> = HashMap::new();
+    for k in kpis {
+        by_unit.entry(k.unit).or_default().push(k);
+    }
+    let mut units: Vec<(&UnitId, &Vec<&InsightKpi>)> = by_unit.iter().collect();
+    units.sort_by_key(|(u, _)| **u);
+    for (unit, ks) in units {
+        if ks.len() as u32 > settings.max_kpis_per_unit {
+            let visible: Vec<KpiId> = ks.iter().filter(|k| k.visible).map(|k| k.id).collect();
+            out.push(Insight {
+                kind: InsightKind::TooManyKpis,
+                threshold: settings.max_kpis_per_unit,
+                count: ks.len() as u32,
+                owner: Some(Owner::Unit(*unit)),
+                objectives: vec![],
+                key_results: vec![],
+                hidden: (ks.len() - visible.len()) as u32,
+                kpis: visible,
+            });
+        }
+    }
+    for kr in review.iter().filter(|k| k.visible && k.reached_target && !k.already_promoted) {
+        out.push(Insight {
+            kind: InsightKind::PromoteToKpi,
+            threshold: 0,
+            count: 0,
+            owner: Some(kr.owner),
+            objectives: vec![kr.objective],
+            key_results: vec![kr.id],
+            kpis: vec![],
+            hidden: 0,
+        });
     }
     out
 }
@@ -224,5 +318,61 @@ mod tests {
         let n_visible_krs = 6 + 5 + 3 + 3;
         assert_eq!(kinds(&stale, InsightKind::StaleCheckIn).len(), n_visible_krs);
         assert!(kinds(&stale, InsightKind::StaleCheckIn).iter().all(|i| i.count == 8 && i.threshold == 7));
+    }
+
+    #[test]
+    fn kpi_rules() {
+        let s = OrganizationSettings::default();
+        let now = at("2026-06-30T00:00:00Z");
+        let unit = UnitId::new();
+        let kpi = |days: Option<i64>, open: bool, visible: bool| InsightKpi {
+            id: KpiId::new(),
+            unit,
+            breached_since: days.map(|d| now - chrono::Duration::days(d)),
+            has_open_objective: open,
+            visible,
+        };
+        let long = kpi(Some(61), false, true);
+        let fixed = kpi(Some(61), true, true);
+        let recent = kpi(Some(60), false, true);
+        let hidden = kpi(Some(90), false, false);
+        let healthy = kpi(None, false, true);
+        let all = kpi_insights(&[long.clone(), fixed, recent, hidden, healthy], &[], &s, now);
+        let needs: Vec<KpiId> =
+            all.iter().filter(|i| i.kind == InsightKind::KpiNeedsObjective).map(|i| i.kpis[0]).collect();
+        assert_eq!(
+            needs,
+            vec![long.id],
+            "61 days without an objective; 60 is not more than 60; hidden unnamed"
+        );
+        assert!(all.iter().all(|i| i.kind != InsightKind::TooManyKpis), "5 KPIs is within 7");
+        let many: Vec<InsightKpi> = (0..8).map(|i| kpi(None, false, i != 0)).collect();
+        let all = kpi_insights(&many, &[], &s, now);
+        let too_many: Vec<&Insight> = all.iter().filter(|i| i.kind == InsightKind::TooManyKpis).collect();
+        assert_eq!(too_many.len(), 1);
+        assert_eq!(
+            (too_many[0].count, too_many[0].threshold, too_many[0].hidden, too_many[0].kpis.len()),
+            (8, 7, 1, 7)
+        );
+        let person = Owner::Person(crate::PersonId::new());
+        let review = |reached, promoted, visible| InsightReviewKeyResult {
+            id: KeyResultId::new(),
+            objective: ObjectiveId::new(),
+            owner: person,
+            reached_target: reached,
+            already_promoted: promoted,
+            visible,
+        };
+        let candidate = review(true, false, true);
+        let reviewed = [
+            candidate.clone(),
+            review(false, false, true),
+            review(true, true, true),
+            review(true, false, false),
+        ];
+        let all = kpi_insights(&[], &reviewed, &s, now);
+        let promote: Vec<KeyResultId> =
+            all.iter().filter(|i| i.kind == InsightKind::PromoteToKpi).map(|i| i.key_results[0]).collect();
+        assert_eq!(promote, vec![candidate.id]);
     }
 }

@@ -208,6 +208,13 @@ impl Store {
             return self.replayed_check_in(actor, &response).await;
         }
         self.open_objective_of_id(&tx, org, o.id).await?;
+        if self.is_linked(tx.conn(), org, kr.id).await? {
+            return Err(DomainError::invalid(
+                "keyResultId",
+                "this key result follows a KPI: record a measurement of the KPI instead",
+            )
+            .into());
+        }
 
         let id = CheckInId::new();
         if let Some(key) = &key {

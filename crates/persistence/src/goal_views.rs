@@ -295,3 +295,124 @@ impl Store {
         rows.into_iter().map(|r| Ok(UnitId(r.try_get::<Uuid>("", "id")?))).collect()
     }
 }
+
+impl Store {
+    /// The KPI insights: KPI_NEEDS_OBJECTIVE, TOO_MANY_KPIS, and (when the
+    /// period is in review or closed) PROMOTE_TO_KPI, optionally for one
+    /// unit's subtree.
+    pub async fn kpi_insights(
+        &self,
+        actor: &Actor,
+        settings: &OrganizationSettings,
+        period: PeriodId,
+        unit: Option<UnitId>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<Insight>> {
+        use crate::entity::{key_result_kpi_link, kpi};
+        use goalgraph_domain::insights::{InsightKpi, InsightReviewKeyResult, kpi_insights};
+        use goalgraph_domain::model::PeriodStatus;
+        use goalgraph_domain::okr::Measure;
+        let org = actor.organization_id;
+        let period_row = self.load_period(org, period).await?;
+        policy::authorize(actor, Action::Read, &Resource::Period { organization_id: org })?;
+        let in_units: Option<HashSet<Uuid>> = match unit {
+            Some(u) => {
+                self.unit(actor, u).await?;
+                Some(self.unit_subtree(org, u).await?.into_iter().map(|u| u.0).collect())
+            }
+            None => None,
+        };
+        let kpi_rows: Vec<kpi::Model> = kpi::Entity::find()
+            .filter(kpi::Column::OrganizationId.eq(org.0))
+            .filter(kpi::Column::Archived.eq(false))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter(|k| in_units.as_ref().is_none_or(|s| s.contains(&k.unit_id)))
+            .collect();
+        let ids: Vec<goalgraph_domain::KpiId> =
+            kpi_rows.iter().map(|k| goalgraph_domain::KpiId(k.id)).collect();
+        let states = self.kpi_states(actor, &ids).await?;
+        // KPIs some DRAFT or ACTIVE objective is working on.
+        let raw: Vec<Uuid> = ids.iter().map(|k| k.0).collect();
+        let links = key_result_kpi_link::Entity::find()
+            .filter(key_result_kpi_link::Column::OrganizationId.eq(org.0))
+            .filter(id_in(self.db_backend(), "key_result_kpi_links.kpi_id", &raw))
+            .all(&self.db)
+            .await?;
+        let linked_krs: Vec<Uuid> = links.iter().map(|l| l.key_result_id).collect();
+        let kr_rows = key_result::Entity::find()
+            .filter(key_result::Column::OrganizationId.eq(org.0))
+            .filter(id_in(self.db_backend(), "key_results.id", &linked_krs))
+            .all(&self.db)
+            .await?;
+        let objective_ids: Vec<Uuid> = kr_rows.iter().map(|k| k.objective_id).collect();
+        let open_objectives: HashSet<Uuid> = objective::Entity::find()
+            .filter(objective::Column::OrganizationId.eq(org.0))
+            .filter(id_in(self.db_backend(), "objectives.id", &objective_ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter(|o| {
+                o.status == ObjectiveStatus::Draft.as_str() || o.status == ObjectiveStatus::Active.as_str()
+            })
+            .map(|o| o.id)
+            .collect();
+        let kr_objective: HashMap<Uuid, Uuid> = kr_rows.iter().map(|k| (k.id, k.objective_id)).collect();
+        let worked_on: HashSet<Uuid> = links
+            .iter()
+            .filter(|l| kr_objective.get(&l.key_result_id).is_some_and(|o| open_objectives.contains(o)))
+            .map(|l| l.kpi_id)
+            .collect();
+        let kpis: Vec<InsightKpi> = kpi_rows
+            .iter()
+            .map(|k| {
+                let id = goalgraph_domain::KpiId(k.id);
+                InsightKpi {
+                    id,
+                    unit: UnitId(k.unit_id),
+                    breached_since: states.get(&id).and_then(|s| s.breached_since),
+                    has_open_objective: worked_on.contains(&k.id),
+                    visible: states.contains_key(&id),
+                }
+            })
+            .collect();
+        // At review: key results of the period that reached their target.
+        let mut review = Vec::new();
+        if period_row.status == PeriodStatus::Review.as_str()
+            || period_row.status == PeriodStatus::Closed.as_str()
+        {
+            let promoted: HashSet<Uuid> =
+                kpi_rows.iter().filter_map(|k| k.promoted_from_key_result_id).collect();
+            let rows: Vec<objective::Model> = self
+                .period_rows(org, period)
+                .await?
+                .into_iter()
+                .filter(|m| in_units.as_ref().is_none_or(|s| s.contains(&m.owner_unit_id)))
+                .collect();
+            let by_id: HashMap<Uuid, &objective::Model> = rows.iter().map(|m| (m.id, m)).collect();
+            let oids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+            let krs = key_result::Entity::find()
+                .filter(key_result::Column::OrganizationId.eq(org.0))
+                .filter(id_in(self.db_backend(), "key_results.objective_id", &oids))
+                .all(&self.db)
+                .await?;
+            for k in krs {
+                let Some(o) = by_id.get(&k.objective_id) else { continue };
+                let objective = convert::objective((*o).clone())?;
+                review.push(InsightReviewKeyResult {
+                    id: KeyResultId(k.id),
+                    objective: objective.id,
+                    owner: goalgraph_domain::okr::Owner::Person(goalgraph_domain::PersonId(k.owner_id)),
+                    reached_target: k.progress >= 1.0 - 1e-9 && k.measure != Measure::Milestone.as_str(),
+                    already_promoted: promoted.contains(&k.id),
+                    visible: policy::can_read(
+                        actor,
+                        &Resource::Objective { organization_id: org, goal: objective.goal() },
+                    ),
+                });
+            }
+        }
+        Ok(kpi_insights(&kpis, &review, settings, now))
+    }
+}

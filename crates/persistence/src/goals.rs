@@ -405,9 +405,24 @@ impl Store {
         if !matches!(status, ObjectiveStatus::Draft | ObjectiveStatus::Active) {
             return Err(DomainError::invalid("status", "a new objective is DRAFT or ACTIVE").into());
         }
-        let org = actor.organization_id;
         let tx = self.write().await?;
-        let owning_unit = self.owning_unit(&tx, org, new.owner).await?;
+        let m = self.create_objective_in(&tx, actor, new, title, description, status).await?;
+        tx.commit().await?;
+        convert::objective(m)
+    }
+
+    /// [`Store::create_objective`] inside a transaction of the caller's.
+    pub(crate) async fn create_objective_in(
+        &self,
+        tx: &WriteTx,
+        actor: &Actor,
+        new: NewObjective,
+        title: Name,
+        description: Option<Description>,
+        status: ObjectiveStatus,
+    ) -> StoreResult<objective::Model> {
+        let org = actor.organization_id;
+        let owning_unit = self.owning_unit(tx, org, new.owner).await?;
         let goal = GoalFacts {
             owning_unit,
             owner_person: match new.owner {
@@ -423,7 +438,7 @@ impl Store {
             .map_err(|_| DomainError::invalid("periodId", "no such period in this organization"))?;
         self.check_period_open(tx.conn(), org, period.id).await?;
         if let Some(parent) = new.parent_id {
-            self.check_parent(&tx, actor, None, &period, parent).await?;
+            self.check_parent(tx, actor, None, &period, parent).await?;
         }
         let at = now();
         let m = objective::ActiveModel {
@@ -449,10 +464,9 @@ impl Store {
         .insert(tx.conn())
         .await?;
         if let Some(parent) = new.parent_id {
-            self.recompute_up(&tx, org, parent).await?;
+            self.recompute_up(tx, org, parent).await?;
         }
-        tx.commit().await?;
-        convert::objective(m)
+        Ok(m)
     }
 
     /// Locks an objective for a change by `actor` (after checking the
@@ -796,16 +810,33 @@ impl Store {
         let spec = MeasureSpec::parse(new.measure, new.start, new.target)?;
         let weight = weight(new.weight.unwrap_or(1.0))?;
         let unit_label = unit_label(new.unit_label.as_deref())?;
-        let org = actor.organization_id;
         let tx = self.write().await?;
+        let m = self.create_key_result_in(&tx, actor, new, title, spec, weight, unit_label).await?;
+        tx.commit().await?;
+        convert::key_result(m)
+    }
+
+    /// [`Store::create_key_result`] inside a transaction of the caller's.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn create_key_result_in(
+        &self,
+        tx: &WriteTx,
+        actor: &Actor,
+        new: NewKeyResult,
+        title: Name,
+        spec: MeasureSpec,
+        weight: f64,
+        unit_label: String,
+    ) -> StoreResult<key_result::Model> {
+        let org = actor.organization_id;
         let o = self
             .load_objective_row(tx.conn(), org, new.objective_id, true)
             .await
             .map_err(|_| DomainError::invalid("objectiveId", "no such objective in this organization"))?;
         let resource = Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: new.owner_id };
         policy::authorize(actor, Action::Create, &resource)?;
-        self.open_objective_of(&tx, org, o.id).await?;
-        self.check_owner(&tx, org, new.owner_id).await?;
+        self.open_objective_of(tx, org, o.id).await?;
+        self.check_owner(tx, org, new.owner_id).await?;
         let at = now();
         let m = key_result::ActiveModel {
             organization_id: Set(org.0),
@@ -829,9 +860,8 @@ impl Store {
         }
         .insert(tx.conn())
         .await?;
-        self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
-        tx.commit().await?;
-        convert::key_result(m)
+        self.recompute_up(tx, org, ObjectiveId(o.id)).await?;
+        Ok(m)
     }
 
     pub async fn update_key_result(

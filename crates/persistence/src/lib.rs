@@ -6,6 +6,7 @@
 //! anything, and maps database errors to domain errors (a unique key becomes
 //! `Conflict`). Callers see domain types only.
 
+mod bridge;
 mod checkins;
 mod convert;
 pub mod entity;

@@ -373,6 +373,11 @@ impl KeyResultNode {
         let page = d.loaders.check_in_pages.load_one((self.0.id, args)).await?;
         Ok(page.and_then(|p| p.items.into_iter().next()).map(|(_, c)| CheckInNode(c)))
     }
+    /// The KPI this key result follows: its current value comes from the
+    /// KPI's measurements within the period.
+    async fn kpi(&self, ctx: &Context<'_>) -> ApiResult<Option<super::KpiNode>> {
+        Ok(data(ctx)?.loaders.key_result_kpis.load_one(self.0.id).await?.map(super::KpiNode))
+    }
     /// Counts edits of the key result's own fields (check-ins never bump it).
     async fn version(&self) -> i32 {
         self.0.version

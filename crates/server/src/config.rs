@@ -24,6 +24,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    /// Largest body of a request whose every operation is a bulk KPI
+    /// ingestion (`recordKpiMeasurements`), in bytes.
+    pub bulk_body_limit_bytes: usize,
     /// Database connection pool size.
     pub max_connections: u32,
     /// `text` or `json` log lines.
@@ -52,6 +55,7 @@ impl Default for Config {
             bind: "127.0.0.1:8080".to_owned(),
             cors_origins: Vec::new(),
             body_limit_bytes: 2 * 1024 * 1024,
+            bulk_body_limit_bytes: 32 * 1024 * 1024,
             max_connections: 16,
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),

@@ -320,17 +320,26 @@ async fn graphql_post(State(state): State<Arc<AppState>>, req: Request) -> Respo
             "POST /graphql takes Content-Type: application/json",
         ));
     }
-    let bytes: Bytes = match axum::body::to_bytes(body, state.config.body_limit_bytes).await {
-        Ok(b) => b,
-        Err(_) => {
-            return closing(error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::BadUserInput,
-                &format!("the request body exceeds {} bytes", state.config.body_limit_bytes),
-            ));
-        }
+    // Bulk KPI ingestion may send more than other requests: read up to the
+    // larger limit, and hold any other request to the normal one once its
+    // operations are known.
+    let limit = state.config.body_limit_bytes.max(state.config.bulk_body_limit_bytes);
+    let too_large = |limit: usize| {
+        closing(error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadUserInput,
+            &format!("the request body exceeds {limit} bytes"),
+        ))
     };
-    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+    let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => return too_large(limit),
+    };
+    let parsed = serde_json::from_slice::<BatchRequest>(&bytes);
+    if bytes.len() > state.config.body_limit_bytes && !matches!(&parsed, Ok(b) if is_bulk_ingestion(b)) {
+        return too_large(state.config.body_limit_bytes);
+    }
+    let batch: BatchRequest = match parsed {
         Ok(b) => b,
         Err(e) => {
             return error_response(
@@ -351,6 +360,32 @@ async fn graphql_post(State(state): State<Arc<AppState>>, req: Request) -> Respo
         }
     };
     json_response(&headers, response)
+}
+
+/// Whether every operation of the request is a bulk KPI ingestion: a
+/// mutation whose only root field is `recordKpiMeasurements`.
+fn is_bulk_ingestion(batch: &BatchRequest) -> bool {
+    use async_graphql::parser::types::Selection;
+    let requests: Vec<&async_graphql::Request> = match batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(rs) => rs.iter().collect(),
+    };
+    requests.iter().all(|r| {
+        let Ok(doc) = async_graphql::parser::parse_query(&r.query) else { return false };
+        if !doc.fragments.is_empty() {
+            return false;
+        }
+        let ops: Vec<_> = match &doc.operations {
+            DocumentOperations::Single(op) => vec![op],
+            DocumentOperations::Multiple(ops) => ops.values().collect(),
+        };
+        ops.iter().all(|op| {
+            op.node.ty == OperationType::Mutation
+                && op.node.selection_set.node.items.iter().all(|sel| {
+                    matches!(&sel.node, Selection::Field(f) if f.node.name.node == "recordKpiMeasurements")
+                })
+        })
+    })
 }
 
 /// The operation a request would run, when its document parses.

@@ -206,6 +206,32 @@ pub async fn oversized_bodies_are_refused_and_the_server_keeps_serving(db: TestD
         let data = reply(post(body_of(200)).send().await.unwrap()).await.assert_ok();
         assert_eq!(data["organization"]["name"], "Acme Corp", "after {size} bytes");
     }
+
+    // Bulk KPI ingestion may exceed the limit (up to the bulk limit): the
+    // same size that was refused above for a query is accepted for it.
+    let company = server.company_unit_id(&token).await;
+    let viewer = server.gql_ok(&token, "{ viewer { id } }", json!({})).await;
+    let kpi = server
+        .gql_ok(
+            &token,
+            "mutation($u: ID!, $o: ID!) { createKpi(input: { unitId: $u, ownerId: $o, name: \"Uptime\", \
+             category: OPERATIONAL, direction: HIGHER_IS_BETTER, healthyLower: 99, cadence: DAILY }) { kpi { id } } }",
+            json!({ "u": company, "o": viewer["viewer"]["id"] }),
+        )
+        .await;
+    let kpi_id = kpi["createKpi"]["kpi"]["id"].clone();
+    let now = chrono::Utc::now();
+    let points: Vec<serde_json::Value> = (0..200)
+        .map(|i| json!({ "observedAt": (now - chrono::Duration::hours(i)).to_rfc3339(), "value": 99.5 }))
+        .collect();
+    let bulk = json!({
+        "query": "mutation($k: ID!, $p: [MeasurementPointInput!]!) { recordKpiMeasurements(input: { kpiId: $k, points: $p }) { written } }",
+        "variables": { "k": kpi_id, "p": points },
+    })
+    .to_string();
+    assert!(bulk.len() > 3 * LIMIT, "the bulk body ({} bytes) must exceed the normal limit", bulk.len());
+    let data = reply(post(bulk).send().await.unwrap()).await.assert_ok();
+    assert_eq!(data["recordKpiMeasurements"]["written"], 200);
     server.stop().await;
 }
 
@@ -286,7 +312,13 @@ fn post_head(addr: std::net::SocketAddr, token: &str, content_type: &str, length
 /// close`), or a client that keeps connections alive sends its next
 /// request into a closed socket; otherwise the connection must stay usable.
 pub async fn a_refused_body_does_not_break_keep_alive(db: TestDb) {
-    let server = start_with(&db, |config| config.body_limit_bytes = LIMIT).await;
+    // With no larger allowance for bulk ingestion, the server refuses as
+    // soon as the body passes the limit, before it has all of it.
+    let server = start_with(&db, |config| {
+        config.body_limit_bytes = LIMIT;
+        config.bulk_body_limit_bytes = LIMIT;
+    })
+    .await;
     let acme = create_org(server.store(), "acme").await;
     let token = server.token(&acme, &acme.admin);
     let expired = server.token_with_ttl(&acme.admin.subject, "acme", chrono::Duration::hours(-1));

@@ -3,8 +3,8 @@ use crate::error::ApiResult;
 use crate::ids::{NodeType, decode_id};
 use crate::types::PeriodNode;
 use crate::types::enums::PeriodStatus;
+use crate::types::scalars::Date;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::NaiveDate;
 use goalgraph_domain::PeriodId;
 use goalgraph_persistence::{NewPeriod, PeriodPatch};
 
@@ -14,17 +14,17 @@ pub struct PeriodMutation;
 #[derive(InputObject)]
 pub struct CreatePeriodInput {
     pub name: String,
-    pub start_date: NaiveDate,
+    pub start_date: Date,
     /// Inclusive; after the start date.
-    pub end_date: NaiveDate,
+    pub end_date: Date,
 }
 
 #[derive(InputObject)]
 pub struct UpdatePeriodInput {
     pub id: ID,
     pub name: Option<String>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
+    pub start_date: Option<Date>,
+    pub end_date: Option<Date>,
     pub expected_version: Option<i32>,
 }
 
@@ -46,7 +46,7 @@ impl PeriodMutation {
     /// Opens a new goal cycle in PLANNING.
     async fn create_period(&self, ctx: &Context<'_>, input: CreatePeriodInput) -> ApiResult<PeriodPayload> {
         let d = data(ctx)?;
-        let new = NewPeriod { name: input.name, start_date: input.start_date, end_date: input.end_date };
+        let new = NewPeriod { name: input.name, start_date: input.start_date.0, end_date: input.end_date.0 };
         Ok(PeriodPayload { period: PeriodNode(d.store.create_period(&d.ctx.actor, new).await?) })
     }
 
@@ -55,8 +55,8 @@ impl PeriodMutation {
         let id: PeriodId = decode_id("id", NodeType::Period, &input.id)?;
         let patch = PeriodPatch {
             name: input.name,
-            start_date: input.start_date,
-            end_date: input.end_date,
+            start_date: input.start_date.map(|d| d.0),
+            end_date: input.end_date.map(|d| d.0),
             expected_version: input.expected_version,
         };
         Ok(PeriodPayload { period: PeriodNode(d.store.update_period(&d.ctx.actor, id, patch).await?) })

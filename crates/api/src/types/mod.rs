@@ -7,6 +7,7 @@ pub mod node;
 pub mod organization;
 pub mod period;
 pub mod person;
+pub mod scalars;
 pub mod unit;
 
 pub use goal::{CheckInNode, KeyResultNode, ObjectiveNode};

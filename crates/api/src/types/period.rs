@@ -1,7 +1,8 @@
 use super::enums::PeriodStatus;
+use super::scalars::Date;
 use crate::ids::{NodeType, encode_id};
 use async_graphql::{ID, Object};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use goalgraph_domain::model::Period;
 
 /// A goal cycle, usually a quarter. Dates are days in the organization's
@@ -16,11 +17,11 @@ impl PeriodNode {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    async fn start_date(&self) -> NaiveDate {
-        self.0.start_date
+    async fn start_date(&self) -> Date {
+        Date(self.0.start_date)
     }
-    async fn end_date(&self) -> NaiveDate {
-        self.0.end_date
+    async fn end_date(&self) -> Date {
+        Date(self.0.end_date)
     }
     async fn status(&self) -> PeriodStatus {
         self.0.status.into()

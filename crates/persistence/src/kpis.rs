@@ -391,7 +391,9 @@ impl Store {
         let mut bad = Vec::new();
         let mut checked = Vec::with_capacity(points.len());
         for (i, (observed_at, value)) in points.iter().enumerate() {
-            match check_point(*value, *observed_at, at) {
+            // Both databases keep microseconds: store what reads back.
+            let observed_at = chrono::SubsecRound::trunc_subsecs(*observed_at, 6);
+            match check_point(*value, observed_at, at) {
                 Ok(p) => checked.push(p),
                 Err(DomainError::Invalid { field, message }) => bad.push((i, field, message)),
                 Err(other) => return Err(other.into()),

@@ -165,6 +165,7 @@ pub async fn demo(store: &Store) -> StoreResult<Person> {
         mobile: mobile.id,
     };
     demo_goals(store, &actor, current.id, start, &people, &units).await?;
+    demo_kpis(store, &actor, &people, &units).await?;
     if let Some(next_day) = end.succ_opt() {
         let (start, end, name) = quarter_of(next_day);
         store.create_period(&actor, NewPeriod { name, start_date: start, end_date: end }).await?;
@@ -415,6 +416,88 @@ async fn demo_goals(
             }
         }
     }
+    Ok(())
+}
+
+/// KPIs of the demo: one healthy, one breached for months (so the
+/// KPI_NEEDS_OBJECTIVE insight shows), one PEOPLE KPI only HR and line
+/// managers see; daily or weekly history over the last quarter.
+async fn demo_kpis(store: &Store, actor: &Actor, p: &DemoPeople, u: &DemoUnits) -> StoreResult<()> {
+    use goalgraph_domain::kpi::{Cadence, Direction, KpiCategory};
+    use goalgraph_persistence::{KpiRef, NewKpi};
+    let now = Utc::now();
+    let kpi = |unit, owner, name: &str, category, direction, lower, upper, cadence, external: &str| NewKpi {
+        unit_id: unit,
+        owner_id: owner,
+        name: name.into(),
+        description: None,
+        category,
+        unit_label: None,
+        direction,
+        target: None,
+        healthy_lower: lower,
+        healthy_upper: upper,
+        tolerance_absolute: None,
+        tolerance_percent: Some(5.0),
+        cadence,
+        external_id: Some(external.into()),
+    };
+    let uptime = store
+        .create_kpi(
+            actor,
+            kpi(
+                u.engineering,
+                p.cto,
+                "Uptime",
+                KpiCategory::Operational,
+                Direction::HigherIsBetter,
+                Some(99.9),
+                None,
+                Cadence::Daily,
+                "uptime",
+            ),
+        )
+        .await?;
+    let churn = store
+        .create_kpi(
+            actor,
+            kpi(
+                u.sales,
+                p.sales_lead,
+                "Monthly churn",
+                KpiCategory::Customer,
+                Direction::LowerIsBetter,
+                None,
+                Some(2.0),
+                Cadence::Weekly,
+                "churn",
+            ),
+        )
+        .await?;
+    let absenteeism = store
+        .create_kpi(
+            actor,
+            kpi(
+                u.company,
+                p.ceo,
+                "Absenteeism",
+                KpiCategory::People,
+                Direction::LowerIsBetter,
+                None,
+                Some(3.0),
+                Cadence::Monthly,
+                "absenteeism",
+            ),
+        )
+        .await?;
+    let daily: Vec<_> =
+        (0..90).map(|d| (now - chrono::Duration::days(d), 99.9 + (d % 7) as f64 * 0.01)).collect();
+    store.record_measurements(actor, KpiRef::Id(uptime.id), &daily, None).await?;
+    let weekly: Vec<_> =
+        (0..13).map(|w| (now - chrono::Duration::weeks(w), 2.6 + (w % 3) as f64 * 0.1)).collect();
+    store.record_measurements(actor, KpiRef::Id(churn.id), &weekly, None).await?;
+    let monthly: Vec<_> = (0..3).map(|m| (now - chrono::Duration::days(30 * m), 2.5)).collect();
+    store.record_measurements(actor, KpiRef::Id(absenteeism.id), &monthly, None).await?;
     Ok(())
 }
 

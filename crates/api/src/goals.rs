@@ -222,36 +222,40 @@ impl GoalQuery {
         // Health is computed, not stored: walk the filtered list in chunks,
         // keeping the objectives whose health matches.
         let wanted: goalgraph_domain::formulas::Health = health.into();
-        let count_all = connection::wants_total(ctx);
-        let mut items = Vec::new();
-        let mut matched_total = 0u64;
-        let mut cursor = args.after.clone();
-        let mut has_next = false;
-        loop {
-            let chunk_args = PageArgs { first: 200, after: cursor.clone() };
-            let chunk = d
-                .store
-                .list_objectives(actor, &store_filter, field, order.direction.into(), &chunk_args)
-                .await?;
-            let ids: Vec<ObjectiveId> = chunk.items.iter().map(|(_, o)| o.id).collect();
-            let numbers = d.loaders.numbers.load_many(ids).await?;
-            for (c, o) in chunk.items {
-                cursor = Some(c.clone());
-                if numbers.get(&o.id).and_then(|n| n.health) == Some(wanted) {
-                    matched_total += 1;
-                    if (items.len() as u64) < args.first {
-                        items.push((c, o));
-                    } else {
-                        has_next = true;
+        let walk = |after: Option<goalgraph_persistence::CursorKey>, want: Option<u64>| {
+            let store_filter = store_filter.clone();
+            async move {
+                let (mut items, mut matched, mut has_next) = (Vec::new(), 0u64, false);
+                let mut cursor = after;
+                loop {
+                    let chunk_args = PageArgs { first: 200, after: cursor.clone() };
+                    let chunk = d
+                        .store
+                        .list_objectives(actor, &store_filter, field, order.direction.into(), &chunk_args)
+                        .await?;
+                    let ids: Vec<ObjectiveId> = chunk.items.iter().map(|(_, o)| o.id).collect();
+                    let numbers = d.loaders.numbers.load_many(ids).await?;
+                    for (c, o) in chunk.items {
+                        cursor = Some(c.clone());
+                        if numbers.get(&o.id).and_then(|n| n.health) == Some(wanted) {
+                            matched += 1;
+                            match want {
+                                Some(n) if (items.len() as u64) >= n => has_next = true,
+                                _ => items.push((c, o)),
+                            }
+                        }
+                    }
+                    if !chunk.has_next_page || has_next {
+                        return Ok::<_, ApiError>((items, matched, has_next));
                     }
                 }
             }
-            if !chunk.has_next_page || (has_next && !count_all) {
-                break;
-            }
-        }
+        };
+        let (items, _, has_next) = walk(args.after.clone(), Some(args.first)).await?;
+        // totalCount counts the whole filtered list, from its start.
+        let total = if connection::wants_total(ctx) { walk(None, None).await?.1 } else { 0 };
         let page = goalgraph_persistence::Page { items, has_next_page: has_next };
-        Ok(connection::build(page, had_cursor, if count_all { matched_total } else { 0 }, ObjectiveNode))
+        Ok(connection::build(page, had_cursor, total, ObjectiveNode))
     }
 
     /// A period's alignment tree from its company objectives down to

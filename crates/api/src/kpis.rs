@@ -63,40 +63,41 @@ impl KpiQuery {
             };
             return Ok(connection::build(page, had_cursor, total, KpiNode));
         };
-        // Status is computed, not stored: walk the list in chunks.
+        // Status is computed, not stored: walk the list in chunks, keeping
+        // the KPIs whose status matches.
         let wanted: goalgraph_domain::kpi::KpiStatus = status.into();
-        let count_all = connection::wants_total(ctx);
-        let (mut items, mut matched, mut has_next) = (Vec::new(), 0u64, false);
-        let mut cursor = args.after.clone();
-        loop {
-            let chunk = d
-                .store
-                .list_kpis(
-                    actor,
-                    &store_filter,
-                    direction.into(),
-                    &PageArgs { first: 200, after: cursor.clone() },
-                )
-                .await?;
-            let states = d.loaders.kpi_states.load_many(chunk.items.iter().map(|(_, k)| k.id)).await?;
-            for (c, k) in chunk.items {
-                cursor = Some(c.clone());
-                let latest = states.get(&k.id).and_then(|s| s.latest);
-                if kpi_status(latest, &k.range, &k.tolerance, k.cadence, d.now) == wanted {
-                    matched += 1;
-                    if (items.len() as u64) < args.first {
-                        items.push((c, k));
-                    } else {
-                        has_next = true;
+        let walk = |after: Option<goalgraph_persistence::CursorKey>, want: Option<u64>| {
+            let store_filter = store_filter.clone();
+            async move {
+                let (mut items, mut matched, mut has_next) = (Vec::new(), 0u64, false);
+                let mut cursor = after;
+                loop {
+                    let chunk_args = PageArgs { first: 200, after: cursor.clone() };
+                    let chunk =
+                        d.store.list_kpis(actor, &store_filter, direction.into(), &chunk_args).await?;
+                    let states =
+                        d.loaders.kpi_states.load_many(chunk.items.iter().map(|(_, k)| k.id)).await?;
+                    for (c, k) in chunk.items {
+                        cursor = Some(c.clone());
+                        let latest = states.get(&k.id).and_then(|s| s.latest);
+                        if kpi_status(latest, &k.range, &k.tolerance, k.cadence, d.now) == wanted {
+                            matched += 1;
+                            match want {
+                                Some(n) if (items.len() as u64) >= n => has_next = true,
+                                _ => items.push((c, k)),
+                            }
+                        }
+                    }
+                    if !chunk.has_next_page || has_next {
+                        return Ok::<_, ApiError>((items, matched, has_next));
                     }
                 }
             }
-            if !chunk.has_next_page || (has_next && !count_all) {
-                break;
-            }
-        }
-        let page = Page { items, has_next_page: has_next };
-        Ok(connection::build(page, had_cursor, if count_all { matched } else { 0 }, KpiNode))
+        };
+        let (items, _, has_next) = walk(args.after.clone(), Some(args.first)).await?;
+        // totalCount counts the whole filtered list, from its start.
+        let total = if connection::wants_total(ctx) { walk(None, None).await?.1 } else { 0 };
+        Ok(connection::build(Page { items, has_next_page: has_next }, had_cursor, total, KpiNode))
     }
 
     /// A KPI by a partner system's key.
@@ -368,13 +369,25 @@ impl KpiMutation {
         let reference = kpi_ref(&input.kpi_id, &input.external_id)?;
         let r = d
             .store
-            .record_measurements(
+            .record_measurements_as(
+                "recordKpiMeasurement",
                 &d.ctx.actor,
                 reference,
                 &[(input.observed_at, input.value)],
                 input.idempotency_key,
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // This input has no list of points: name its own fields.
+                goalgraph_persistence::StoreError::Domain(goalgraph_domain::DomainError::Invalid {
+                    field,
+                    message,
+                }) => {
+                    let field = field.strip_prefix("points[0].").unwrap_or(&field).to_owned();
+                    ApiError::BadUserInput { field, message: message.replace("points[0].", "") }
+                }
+                other => other.into(),
+            })?;
         Ok(RecordMeasurementsPayload { kpi: KpiNode(r.kpi), written: r.written, replayed: r.replayed })
     }
 
@@ -389,7 +402,16 @@ impl KpiMutation {
         let reference = kpi_ref(&input.kpi_id, &input.external_id)?;
         let points: Vec<(DateTime<Utc>, f64)> =
             input.points.iter().map(|p| (p.observed_at, p.value)).collect();
-        let r = d.store.record_measurements(&d.ctx.actor, reference, &points, input.idempotency_key).await?;
+        let r = d
+            .store
+            .record_measurements_as(
+                "recordKpiMeasurements",
+                &d.ctx.actor,
+                reference,
+                &points,
+                input.idempotency_key,
+            )
+            .await?;
         Ok(RecordMeasurementsPayload { kpi: KpiNode(r.kpi), written: r.written, replayed: r.replayed })
     }
 }

@@ -383,7 +383,20 @@ impl Store {
         points: &[(DateTime<Utc>, f64)],
         idempotency_key: Option<String>,
     ) -> StoreResult<Recorded> {
-        const MUTATION: &str = "recordKpiMeasurements";
+        self.record_measurements_as("recordKpiMeasurements", actor, reference, points, idempotency_key).await
+    }
+
+    /// [`Store::record_measurements`] for the mutation named `mutation`:
+    /// idempotency keys are scoped to the tenant and the mutation.
+    pub async fn record_measurements_as(
+        &self,
+        mutation: &'static str,
+        actor: &Actor,
+        reference: KpiRef,
+        points: &[(DateTime<Utc>, f64)],
+        idempotency_key: Option<String>,
+    ) -> StoreResult<Recorded> {
+        let mutation_name = mutation;
         let at = now();
         if points.is_empty() {
             return Err(DomainError::invalid("points", "give at least one point").into());
@@ -426,7 +439,7 @@ impl Store {
         }));
         if let Some(key) = &key {
             let response = serde_json::json!({ "kpiId": m.id, "written": checked.len() });
-            if !self.idempotency_claim_or_replay(&tx, org, MUTATION, key, &hash, &response).await? {
+            if !self.idempotency_claim_or_replay(&tx, org, mutation_name, key, &hash, &response).await? {
                 drop(tx);
                 let kpi =
                     convert::kpi(self.load_kpi_row(&self.db, org, &KpiRef::Id(KpiId(m.id)), false).await?)?;
@@ -532,8 +545,8 @@ impl Store {
         Ok(convert::organization(o)?.settings)
     }
 
-    /// Measurements of each KPI, newest observed first (corrections after
-    /// the values they correct), for many KPIs in one statement.
+    /// Measurements of each KPI, newest observed first (at equal observed
+    /// times, newest recorded first), for many KPIs in one statement.
     pub async fn measurement_pages(
         &self,
         actor: &Actor,
@@ -598,34 +611,30 @@ impl Store {
         to: Option<DateTime<Utc>>,
         newest: Option<u64>,
     ) -> StoreResult<Vec<Point>> {
-        let mut q = kpi_measurement::Entity::find()
-            .filter(kpi_measurement::Column::OrganizationId.eq(org.0))
-            .filter(kpi_measurement::Column::KpiId.eq(kpi_id.0));
+        // The effective points first (the latest correction of each observed
+        // time), then the limit: re-pushed values never crowd out points.
+        let mut values: Vec<sea_orm::Value> = vec![org.0.into(), kpi_id.0.into()];
+        let mut range = String::new();
         if let Some(f) = from {
-            q = q.filter(kpi_measurement::Column::ObservedAt.gte(f));
+            values.push(f.into());
+            range.push_str(&format!(" AND observed_at >= ${}", values.len()));
         }
         if let Some(t) = to {
-            q = q.filter(kpi_measurement::Column::ObservedAt.lt(t));
+            values.push(t.into());
+            range.push_str(&format!(" AND observed_at < ${}", values.len()));
         }
-        q = q
-            .order_by_desc(kpi_measurement::Column::ObservedAt)
-            .order_by_desc(kpi_measurement::Column::RecordedAt)
-            .order_by_desc(kpi_measurement::Column::Id);
-        if let Some(n) = newest {
-            // Corrections may repeat an observed time: read a little more.
-            q = q.limit(Ord::max(n.saturating_mul(2), n + 16));
-        }
-        let rows = q.all(&self.db).await?;
-        let mut points: Vec<Point> = Vec::with_capacity(rows.len());
+        let limit = newest.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+        let sql = format!(
+            "SELECT observed_at, value FROM ( \
+               SELECT observed_at, value, \
+                 ROW_NUMBER() OVER (PARTITION BY observed_at ORDER BY recorded_at DESC, id DESC) AS correction \
+               FROM kpi_measurements WHERE organization_id = $1 AND kpi_id = $2{range} \
+             ) e WHERE correction = 1 ORDER BY observed_at DESC{limit}"
+        );
+        let rows = self.db.query_all_raw(stmt(self.db_backend(), &sql, values)).await?;
+        let mut points = Vec::with_capacity(rows.len());
         for r in rows {
-            // Newest first: the first row of each observed time is the latest correction.
-            if points.last().is_some_and(|p| p.observed_at == r.observed_at) {
-                continue;
-            }
-            points.push(Point { observed_at: r.observed_at, value: r.value });
-        }
-        if let Some(n) = newest {
-            points.truncate(n as usize);
+            points.push(Point { observed_at: r.try_get("", "observed_at")?, value: r.try_get("", "value")? });
         }
         points.reverse();
         Ok(points)

@@ -11,6 +11,11 @@ mod batching;
 mod connections;
 mod errors;
 mod internal;
+mod kpi_errors;
+mod kpi_idempotency;
+mod kpi_numbers;
+mod kpi_support;
+mod kpi_visibility;
 mod node;
 mod okr_batching;
 mod okr_concurrency;
@@ -36,6 +41,14 @@ use errors::{
     forbidden_for_those_who_may_see_but_not_change, not_found_for_another_tenants_object,
 };
 use internal::internal_errors_do_not_leak;
+use kpi_errors::{kpi_mutations_name_the_bad_field, single_measurement_names_its_own_field};
+use kpi_idempotency::{measurement_keys_are_scoped_to_the_mutation, measurement_keys_replay_and_conflict};
+use kpi_numbers::{
+    bulk_backfill_sets_status_current_and_breached_since, series_buckets_follow_the_organizations_time_zone,
+    series_trend_staleness_and_status_filter, status_filter_pages_keep_the_total,
+    trend_reads_the_last_effective_points,
+};
+use kpi_visibility::people_kpi_is_hidden_like_a_missing_one;
 use node::{
     malformed_ids_are_null_without_error, node_refetches_every_type, nodes_keep_order_and_null_the_unknown,
     other_tenants_ids_are_null_like_missing_ones,
@@ -100,4 +113,14 @@ goalgraph_testkit::db_tests!(
     key_results_go_stale_after_the_cadence,
     okr_statement_count_does_not_grow_with_the_data,
     okr_insights_follow_the_thresholds_in_the_settings,
+    people_kpi_is_hidden_like_a_missing_one,
+    bulk_backfill_sets_status_current_and_breached_since,
+    series_trend_staleness_and_status_filter,
+    kpi_mutations_name_the_bad_field,
+    single_measurement_names_its_own_field,
+    trend_reads_the_last_effective_points,
+    series_buckets_follow_the_organizations_time_zone,
+    measurement_keys_replay_and_conflict,
+    measurement_keys_are_scoped_to_the_mutation,
+    status_filter_pages_keep_the_total,
 );

@@ -14,6 +14,11 @@ mod concurrency;
 mod goals;
 mod goals_fixture;
 mod goals_visibility;
+mod kpi_definitions;
+mod kpi_fixture;
+mod kpi_measurements;
+mod kpi_status_agreement;
+mod kpi_visibility;
 mod lineage;
 mod paging;
 mod people;
@@ -41,6 +46,13 @@ use goals::{
     objectives_follow_their_rules, stale_goal_versions_conflict,
 };
 use goals_visibility::hidden_objectives_stay_hidden_in_lists;
+use kpi_definitions::kpi_definitions_follow_their_rules;
+use kpi_measurements::{
+    archived_kpis_and_strangers_record_nothing, bad_points_write_nothing_and_are_named,
+    bulk_measurements_are_idempotent_and_complete, concurrent_retries_write_once,
+};
+use kpi_status_agreement::{breached_since_by_hand, kpi_states_agree_with_the_domain};
+use kpi_visibility::people_kpis_are_seen_by_hr_admin_and_line_managers_only;
 use lineage::managed_units_and_lineage;
 use paging::{bad_cursors_are_rejected, pages_follow_the_cursor, search_matches_literally};
 use people::{
@@ -91,4 +103,12 @@ goalgraph_testkit::db_tests!(
     concurrent_check_ins_keep_rollups_exact,
     rollup_equals_recomputation,
     hidden_objectives_stay_hidden_in_lists,
+    kpi_definitions_follow_their_rules,
+    bulk_measurements_are_idempotent_and_complete,
+    bad_points_write_nothing_and_are_named,
+    archived_kpis_and_strangers_record_nothing,
+    kpi_states_agree_with_the_domain,
+    breached_since_by_hand,
+    people_kpis_are_seen_by_hr_admin_and_line_managers_only,
+    concurrent_retries_write_once,
 );

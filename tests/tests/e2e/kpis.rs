@@ -58,11 +58,14 @@ pub async fn measurements_drive_linked_goals_and_insights(db: TestDb) {
     assert_eq!(kpi["status"], "NO_DATA");
     let kpi_id = kpi["id"].clone();
 
-    // Weekly points 0..=70 days back, all at 5 % (out of range): the breach
-    // began 70 days ago, more than the 60-day window.
+    // Weekly points back to day 56, and one at day 59, all at 5 % (out of
+    // range): the breach began 59 days ago, within the 60-day window.
     let now = Utc::now();
-    let points: Vec<Value> = (0..=10)
-        .map(|w| json!({ "observedAt": (now - Duration::days(7 * w)).to_rfc3339(), "value": 5.0 }))
+    let mut days: Vec<i64> = (0..=8).map(|w| 7 * w).collect();
+    days.push(59);
+    let points: Vec<Value> = days
+        .iter()
+        .map(|d| json!({ "observedAt": (now - Duration::days(*d)).to_rfc3339(), "value": 5.0 }))
         .collect();
     let recorded = server
         .gql_ok(
@@ -72,8 +75,20 @@ pub async fn measurements_drive_linked_goals_and_insights(db: TestDb) {
             json!({ "k": kpi_id, "p": points }),
         )
         .await;
-    assert_eq!(recorded["recordKpiMeasurements"]["written"], 11);
+    assert_eq!(recorded["recordKpiMeasurements"]["written"], 10);
     assert_eq!(recorded["recordKpiMeasurements"]["kpi"]["status"], "BREACHED");
+    let insights = server.gql_ok(&hr, NEEDS, json!({ "p": period })).await;
+    assert!(kpi_needs_objective(&insights).is_empty(), "59 days is within the window: {insights}");
+
+    // A backfilled point 61 days ago extends the run: now it calls for an objective.
+    let backfill = json!([{ "observedAt": (now - Duration::days(61)).to_rfc3339(), "value": 5.2 }]);
+    server
+        .gql_ok(
+            &hr,
+            "mutation($k: ID!, $p: [MeasurementPointInput!]!) { recordKpiMeasurements(input: { kpiId: $k, points: $p }) { written } }",
+            json!({ "k": kpi_id, "p": backfill }),
+        )
+        .await;
     let insights = server.gql_ok(&hr, NEEDS, json!({ "p": period })).await;
     assert_eq!(kpi_needs_objective(&insights), vec!["Absenteeism"], "{insights}");
 

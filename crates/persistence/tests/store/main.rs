@@ -14,6 +14,7 @@ mod concurrency;
 mod goals;
 mod goals_fixture;
 mod goals_visibility;
+mod kpi_bridge;
 mod kpi_definitions;
 mod kpi_fixture;
 mod kpi_measurements;
@@ -46,6 +47,9 @@ use goals::{
     objectives_follow_their_rules, stale_goal_versions_conflict,
 };
 use goals_visibility::hidden_objectives_stay_hidden_in_lists;
+use kpi_bridge::{
+    key_results_are_promoted_to_kpis, linked_key_results_follow_their_kpi, objectives_are_drafted_from_kpis,
+};
 use kpi_definitions::kpi_definitions_follow_their_rules;
 use kpi_measurements::{
     archived_kpis_and_strangers_record_nothing, bad_points_write_nothing_and_are_named,
@@ -68,6 +72,9 @@ use tree::{company_cannot_be_deleted, unit_tree_rules};
 use versions::stale_versions_conflict;
 
 goalgraph_testkit::db_tests!(
+    linked_key_results_follow_their_kpi,
+    objectives_are_drafted_from_kpis,
+    key_results_are_promoted_to_kpis,
     migrations_round_trip,
     organization_creation,
     unit_tree_rules,

@@ -381,6 +381,19 @@ impl Store {
         Ok(pages.into_iter().map(|(kr, p)| (KeyResultId(kr), p.map(convert::check_in))).collect())
     }
 
+    /// Check-ins joined through their key result to their objective and
+    /// filtered by its visibility.
+    fn visible_check_ins(&self, actor: &Actor) -> sea_orm::Select<check_in::Entity> {
+        let select = check_in::Entity::find()
+            .inner_join(key_result::Entity)
+            .join(sea_orm::JoinType::InnerJoin, key_result::Relation::Objective.def())
+            .filter(check_in::Column::OrganizationId.eq(actor.organization_id.0));
+        match crate::goals::scope_condition(self.db_backend(), &policy::goal_read_scope(actor)) {
+            Some(c) => select.filter(c),
+            None => select,
+        }
+    }
+
     /// The check-ins of `ids` whose objective the actor may see.
     pub async fn check_ins_by_ids(
         &self,
@@ -391,15 +404,7 @@ impl Store {
             return Ok(HashMap::new());
         }
         let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
-        let select = check_in::Entity::find()
-            .inner_join(key_result::Entity)
-            .join(sea_orm::JoinType::InnerJoin, key_result::Relation::Objective.def())
-            .filter(check_in::Column::OrganizationId.eq(actor.organization_id.0))
-            .filter(id_in(self.db_backend(), "check_ins.id", &raw));
-        let select = match crate::goals::scope_condition(self.db_backend(), &policy::goal_read_scope(actor)) {
-            Some(c) => select.filter(c),
-            None => select,
-        };
+        let select = self.visible_check_ins(actor).filter(id_in(self.db_backend(), "check_ins.id", &raw));
         Ok(select.all(&self.db).await?.into_iter().map(|m| (CheckInId(m.id), convert::check_in(m))).collect())
     }
 
@@ -415,15 +420,8 @@ impl Store {
         let raw: Vec<Uuid> = key_results.iter().map(|i| i.0).collect();
         // Counts are only asked for key results already shown to the actor;
         // the join keeps them to visible objectives all the same.
-        let select = check_in::Entity::find()
-            .inner_join(key_result::Entity)
-            .join(sea_orm::JoinType::InnerJoin, key_result::Relation::Objective.def())
-            .filter(check_in::Column::OrganizationId.eq(actor.organization_id.0))
-            .filter(id_in(self.db_backend(), "check_ins.key_result_id", &raw));
-        let select = match crate::goals::scope_condition(self.db_backend(), &policy::goal_read_scope(actor)) {
-            Some(c) => select.filter(c),
-            None => select,
-        };
+        let select =
+            self.visible_check_ins(actor).filter(id_in(self.db_backend(), "check_ins.key_result_id", &raw));
         let counts = page::count_grouped(&self.db, select, check_in::Column::KeyResultId).await?;
         Ok(counts.into_iter().map(|(k, n)| (KeyResultId(k), n)).collect())
     }

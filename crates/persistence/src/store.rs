@@ -187,6 +187,21 @@ impl Store {
         Ok(WriteTx { txn, _guard: guard })
     }
 
+    /// Creates a database on this PostgreSQL server (benchmarks, operators'
+    /// tools). The name is checked: lower-case letters, digits, underscores.
+    pub async fn create_database(&self, name: &str) -> StoreResult<()> {
+        let name = database_name(name)?;
+        self.db.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+        Ok(())
+    }
+
+    /// Drops a database of this PostgreSQL server, disconnecting its users.
+    pub async fn drop_database(&self, name: &str) -> StoreResult<()> {
+        let name = database_name(name)?;
+        self.db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+        Ok(())
+    }
+
     /// Closes the pool (graceful shutdown, tests).
     pub async fn close(self) -> StoreResult<()> {
         self.db.close().await?;
@@ -215,4 +230,16 @@ fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+fn database_name(name: &str) -> StoreResult<&str> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(name)
+    } else {
+        Err(StoreError::Domain(goalgraph_domain::DomainError::invalid("name", "not a plain database name")))
+    }
 }

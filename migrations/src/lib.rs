@@ -14,6 +14,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_organization_structure;
 mod m20261122_000002_okrs;
 mod m20261122_000003_kpis;
+mod m20261122_000004_integrations;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_organization_structure::Migration),
             Box::new(m20261122_000002_okrs::Migration),
             Box::new(m20261122_000003_kpis::Migration),
+            Box::new(m20261122_000004_integrations::Migration),
         ]
     }
 }

@@ -20,10 +20,11 @@ pub enum NodeType {
     CheckIn,
     Kpi,
     Measurement,
+    Integration,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 9] = [
+    const ALL: [NodeType; 10] = [
         Self::Organization,
         Self::Unit,
         Self::Person,
@@ -33,6 +34,7 @@ impl NodeType {
         Self::CheckIn,
         Self::Kpi,
         Self::Measurement,
+        Self::Integration,
     ];
 
     /// Its place in [`Self::ALL`]; the exhaustive match makes a new variant
@@ -49,6 +51,7 @@ impl NodeType {
             Self::CheckIn => 6,
             Self::Kpi => 7,
             Self::Measurement => 8,
+            Self::Integration => 9,
         }
     }
 
@@ -63,6 +66,7 @@ impl NodeType {
             Self::CheckIn => "CheckIn",
             Self::Kpi => "Kpi",
             Self::Measurement => "Measurement",
+            Self::Integration => "Integration",
         }
     }
 }

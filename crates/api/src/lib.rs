@@ -11,6 +11,7 @@ pub mod context;
 pub mod error;
 mod goals;
 pub mod ids;
+mod integrations;
 mod kpis;
 pub mod loaders;
 mod mutation;

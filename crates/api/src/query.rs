@@ -15,7 +15,12 @@ use goalgraph_persistence::{PeopleFilter, PeriodOrder, StoreError, UnitFilter};
 
 /// The root query: one object per feature, merged.
 #[derive(MergedObject, Default)]
-pub struct Query(DirectoryQuery, crate::goals::GoalQuery, crate::kpis::KpiQuery);
+pub struct Query(
+    DirectoryQuery,
+    crate::goals::GoalQuery,
+    crate::kpis::KpiQuery,
+    crate::integrations::IntegrationQuery,
+);
 
 #[derive(Default)]
 pub struct DirectoryQuery;
@@ -109,8 +114,9 @@ async fn load_nodes(ctx: &Context<'_>, ids: &[ID]) -> ApiResult<Vec<Option<Node>
                 NodeType::Kpi => kpis
                     .get(&goalgraph_domain::KpiId(uuid))
                     .map(|k| Node::Kpi(crate::types::KpiNode(k.clone()))),
-                // Measurements are reached through their KPI.
-                NodeType::Measurement => None,
+                // Measurements are reached through their KPI; integrations
+                // through `integrations`.
+                NodeType::Measurement | NodeType::Integration => None,
             }
         })
         .collect())

@@ -188,6 +188,10 @@ pub enum Resource {
         organization_id: OrganizationId,
         kpi: KpiFacts,
     },
+    /// A partner integration and its API key.
+    Integration {
+        organization_id: OrganizationId,
+    },
 }
 
 /// What decides access to a KPI.
@@ -218,7 +222,8 @@ impl Resource {
             | Self::Period { organization_id }
             | Self::Objective { organization_id, .. }
             | Self::KeyResult { organization_id, .. }
-            | Self::Kpi { organization_id, .. } => organization_id,
+            | Self::Kpi { organization_id, .. }
+            | Self::Integration { organization_id } => organization_id,
         }
     }
 
@@ -231,6 +236,7 @@ impl Resource {
             Self::Objective { .. } => "objective",
             Self::KeyResult { .. } => "key result",
             Self::Kpi { .. } => "KPI",
+            Self::Integration { .. } => "integration",
         }
     }
 }
@@ -255,6 +261,8 @@ pub fn can_read(actor: &Actor, resource: &Resource) -> bool {
         }
         Resource::Objective { goal, .. } | Resource::KeyResult { goal, .. } => can_read_goal(actor, goal),
         Resource::Kpi { kpi, .. } => can_read_kpi(actor, kpi),
+        // Integrations and their keys are the admins' business.
+        Resource::Integration { .. } => actor.is_admin(),
     }
 }
 
@@ -466,6 +474,7 @@ fn can_change(actor: &Actor, action: Action, resource: &Resource) -> bool {
             actor.has_scope(Scope::KpiWrite) || can_change_kpi(actor, kpi)
         }
         (Resource::Kpi { .. }, Action::ClosePeriod | Action::CheckIn) => false,
+        (Resource::Integration { .. }, _) => actor.is_admin(),
     }
 }
 
@@ -797,5 +806,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn integrations_are_for_admins() {
+        let org = OrganizationId::new();
+        let r = Resource::Integration { organization_id: org };
+        assert_eq!(outcome(authorize(&person(org, &[Role::Admin]), Action::Create, &r)), "ok");
+        assert_eq!(outcome(authorize(&person(org, &[Role::Hr]), Action::Create, &r)), "not_found");
+        assert_eq!(outcome(authorize(&integration(org, &Scope::ALL), Action::Read, &r)), "not_found");
     }
 }

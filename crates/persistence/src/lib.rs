@@ -13,6 +13,7 @@ pub mod entity;
 mod error;
 mod goal_views;
 mod goals;
+mod integrations;
 mod kpis;
 mod org;
 pub mod page;
@@ -27,6 +28,7 @@ pub use error::{StoreError, StoreResult};
 pub use goals::{
     KeyResultPatch, NewKeyResult, NewObjective, ObjectiveFilter, ObjectiveOrder, ObjectivePatch,
 };
+pub use integrations::{Integration, KEY_PREFIX};
 pub use kpis::{KpiFilter, KpiPatch, KpiRef, KpiState, NewKpi, Recorded};
 pub use org::{NewOrganization, OrganizationPatch};
 pub use page::{CursorKey, Page, PageArgs, SortDirection};

@@ -195,6 +195,27 @@ async fn authenticate(
     let Some(token) = token else {
         return Err(unauthenticated("malformed_header", "the Authorization header must be: Bearer <token>"));
     };
+    // Partner integrations present an API key, recognised by its prefix.
+    if token.starts_with(goalgraph_persistence::KEY_PREFIX) {
+        return match state.store.resolve_integration_actor(token).await {
+            Ok(Some((org, actor))) => {
+                let span = Span::current();
+                span.record("tenant", field::display(&org.slug));
+                span.record("actor", field::display(actor.label()));
+                Ok(RequestContext {
+                    actor,
+                    person: None,
+                    settings: org.settings,
+                    request_id: request_id.to_owned(),
+                })
+            }
+            Ok(None) => Err(unauthenticated("unknown_api_key", "invalid API key")),
+            Err(e) => {
+                tracing::error!(error = %e, "resolving an API key failed");
+                Err(error_response(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, INTERNAL_MESSAGE))
+            }
+        };
+    }
     let verified = match state.keys.verify(token).await {
         Ok(v) => v,
         Err(AuthError::Internal) => {

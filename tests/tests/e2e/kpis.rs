@@ -128,6 +128,38 @@ pub async fn measurements_drive_linked_goals_and_insights(db: TestDb) {
     assert_eq!(k["objectives"][0]["id"], objective_id);
     assert_eq!(k["objectives"][0]["progress"].as_f64(), Some(0.5));
 
+    // The same ingestion from a partner system, with an integration key:
+    // DECREASE from 5 to 2 at 2 is done, 1.0.
+    let admin = server.token(&acme, &acme.admin);
+    let created = server
+        .gql_ok(
+            &admin,
+            "mutation { createIntegration(input: { name: \"HRIS\", scopes: [KPI_WRITE] }) { apiKey } }",
+            json!({}),
+        )
+        .await;
+    let key = created["createIntegration"]["apiKey"].as_str().unwrap_or_default().to_owned();
+    let fed = server
+        .gql_ok(
+            &key,
+            "mutation($k: ID!, $p: [MeasurementPointInput!]!) { recordKpiMeasurements(input: { kpiId: $k, points: $p }) \
+             { written kpi { linkedKeyResults { progress } } } }",
+            json!({ "k": kpi_id, "p": [{ "observedAt": Utc::now().to_rfc3339(), "value": 2.0 }] }),
+        )
+        .await;
+    assert_eq!(fed["recordKpiMeasurements"]["written"], 1);
+    // The key writes measurements but reads no goals (no okr:read) …
+    assert_eq!(fed["recordKpiMeasurements"]["kpi"]["linkedKeyResults"], json!([]));
+    // … while HR sees the linked key result done.
+    let after = server
+        .gql_ok(
+            &hr,
+            "query($k: ID!) { node(id: $k) { ... on Kpi { linkedKeyResults { progress } } } }",
+            json!({ "k": kpi_id }),
+        )
+        .await;
+    assert_eq!(after["node"]["linkedKeyResults"][0]["progress"].as_f64(), Some(1.0));
+
     // A PEOPLE KPI: the MEMBER of the company unit cannot see it at all,
     // exactly like a missing one (positive control: HR sees it above).
     let member = server.token(&acme, &acme.member);

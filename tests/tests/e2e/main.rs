@@ -9,6 +9,7 @@ mod concurrency;
 mod errors;
 mod http;
 mod idp;
+mod integrations;
 mod kpis;
 mod ops;
 mod tenancy;
@@ -23,6 +24,7 @@ use http::{
     request_ids_on_every_response,
 };
 use idp::{external_provider_keys_rotate_without_restart, external_provider_roles_and_claims};
+use integrations::integration_keys_do_what_their_scopes_name;
 use kpis::measurements_drive_linked_goals_and_insights;
 use ops::{
     health_and_readiness, metrics_labels_are_bounded, metrics_labels_ignore_unknown_methods,
@@ -32,6 +34,7 @@ use tenancy::tenants_cannot_reach_each_other;
 use tokens::{identities_outside_the_tenant_are_refused, invalid_tokens_are_refused_before_execution};
 
 goalgraph_testkit::db_tests!(
+    integration_keys_do_what_their_scopes_name,
     measurements_drive_linked_goals_and_insights,
     invalid_tokens_are_refused_before_execution,
     identities_outside_the_tenant_are_refused,

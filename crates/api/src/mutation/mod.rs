@@ -17,4 +17,5 @@ pub struct Mutation(
     periods::PeriodMutation,
     crate::goals::GoalMutation,
     crate::kpis::KpiMutation,
+    crate::integrations::IntegrationMutation,
 );

@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{decode_cursor, encode_cursor};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, OutputType, SimpleObject};
-use goalgraph_persistence::{Page, PageArgs, SortDirection};
+use goalgraph_persistence::{CursorKey, Page, PageArgs, SortDirection};
 
 /// Extra fields of every connection.
 #[derive(SimpleObject, Debug, Clone, Copy)]
@@ -67,4 +67,43 @@ pub(crate) fn build<T, U: OutputType>(
     conn.edges =
         page.items.into_iter().map(|(cursor, item)| Edge::new(encode_cursor(&cursor), node(item))).collect();
     conn
+}
+
+/// A page of a list filtered on a computed value (health, status) that SQL
+/// cannot filter: walks the underlying list in chunks from `after`, keeps
+/// the items `keep` accepts, and stops one match past `first` (to know
+/// whether there is a next page). With `first = None` it walks the whole
+/// list and only counts (totalCount). Returns the page and the matches seen.
+pub(crate) async fn walk_filtered<T, F, FFut, K, KFut>(
+    after: Option<CursorKey>,
+    first: Option<u64>,
+    fetch: F,
+    keep: K,
+) -> ApiResult<(Page<T>, u64)>
+where
+    F: Fn(PageArgs) -> FFut,
+    FFut: std::future::Future<Output = ApiResult<Page<T>>>,
+    K: Fn(Vec<(CursorKey, T)>) -> KFut,
+    KFut: std::future::Future<Output = ApiResult<Vec<((CursorKey, T), bool)>>>,
+{
+    const CHUNK: u64 = 200;
+    let (mut items, mut matched, mut has_next) = (Vec::new(), 0u64, false);
+    let mut cursor = after;
+    loop {
+        let chunk = fetch(PageArgs { first: CHUNK, after: cursor.clone() }).await?;
+        let more = chunk.has_next_page;
+        for ((c, item), kept) in keep(chunk.items).await? {
+            cursor = Some(c.clone());
+            if kept {
+                matched += 1;
+                match first {
+                    Some(n) if (items.len() as u64) >= n => has_next = true,
+                    _ => items.push((c, item)),
+                }
+            }
+        }
+        if !more || has_next {
+            return Ok((Page { items, has_next_page: has_next }, matched));
+        }
+    }
 }

@@ -219,42 +219,34 @@ impl GoalQuery {
             };
             return Ok(connection::build(page, had_cursor, total, ObjectiveNode));
         };
-        // Health is computed, not stored: walk the filtered list in chunks,
-        // keeping the objectives whose health matches.
+        // Health is computed, not stored: keep the objectives whose health matches.
         let wanted: goalgraph_domain::formulas::Health = health.into();
-        let walk = |after: Option<goalgraph_persistence::CursorKey>, want: Option<u64>| {
+        let fetch = |page: PageArgs| {
             let store_filter = store_filter.clone();
             async move {
-                let (mut items, mut matched, mut has_next) = (Vec::new(), 0u64, false);
-                let mut cursor = after;
-                loop {
-                    let chunk_args = PageArgs { first: 200, after: cursor.clone() };
-                    let chunk = d
-                        .store
-                        .list_objectives(actor, &store_filter, field, order.direction.into(), &chunk_args)
-                        .await?;
-                    let ids: Vec<ObjectiveId> = chunk.items.iter().map(|(_, o)| o.id).collect();
-                    let numbers = d.loaders.numbers.load_many(ids).await?;
-                    for (c, o) in chunk.items {
-                        cursor = Some(c.clone());
-                        if numbers.get(&o.id).and_then(|n| n.health) == Some(wanted) {
-                            matched += 1;
-                            match want {
-                                Some(n) if (items.len() as u64) >= n => has_next = true,
-                                _ => items.push((c, o)),
-                            }
-                        }
-                    }
-                    if !chunk.has_next_page || has_next {
-                        return Ok::<_, ApiError>((items, matched, has_next));
-                    }
-                }
+                Ok(d.store
+                    .list_objectives(actor, &store_filter, field, order.direction.into(), &page)
+                    .await?)
             }
         };
-        let (items, _, has_next) = walk(args.after.clone(), Some(args.first)).await?;
+        let keep = |items: Vec<(goalgraph_persistence::CursorKey, goalgraph_domain::okr::Objective)>| async move {
+            let numbers = d.loaders.numbers.load_many(items.iter().map(|(_, o)| o.id)).await?;
+            Ok(items
+                .into_iter()
+                .map(|(c, o)| {
+                    let kept = numbers.get(&o.id).and_then(|n| n.health) == Some(wanted);
+                    ((c, o), kept)
+                })
+                .collect())
+        };
+        let (page, _) =
+            connection::walk_filtered(args.after.clone(), Some(args.first), &fetch, &keep).await?;
         // totalCount counts the whole filtered list, from its start.
-        let total = if connection::wants_total(ctx) { walk(None, None).await?.1 } else { 0 };
-        let page = goalgraph_persistence::Page { items, has_next_page: has_next };
+        let total = if connection::wants_total(ctx) {
+            connection::walk_filtered(None, None, &fetch, &keep).await?.1
+        } else {
+            0
+        };
         Ok(connection::build(page, had_cursor, total, ObjectiveNode))
     }
 

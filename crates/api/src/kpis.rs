@@ -10,7 +10,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use chrono::{DateTime, Utc};
 use goalgraph_domain::kpi::kpi_status;
 use goalgraph_domain::{KpiId, PersonId, UnitId};
-use goalgraph_persistence::{KpiFilter, KpiPatch, KpiRef, NewKpi, Page, PageArgs};
+use goalgraph_persistence::{KpiFilter, KpiPatch, KpiRef, NewKpi, PageArgs};
 
 /// Narrows a list of KPIs.
 #[derive(InputObject, Clone, Debug, Default)]
@@ -63,41 +63,32 @@ impl KpiQuery {
             };
             return Ok(connection::build(page, had_cursor, total, KpiNode));
         };
-        // Status is computed, not stored: walk the list in chunks, keeping
-        // the KPIs whose status matches.
+        // Status is computed, not stored: keep the KPIs whose status matches.
         let wanted: goalgraph_domain::kpi::KpiStatus = status.into();
-        let walk = |after: Option<goalgraph_persistence::CursorKey>, want: Option<u64>| {
+        let fetch = |page: PageArgs| {
             let store_filter = store_filter.clone();
-            async move {
-                let (mut items, mut matched, mut has_next) = (Vec::new(), 0u64, false);
-                let mut cursor = after;
-                loop {
-                    let chunk_args = PageArgs { first: 200, after: cursor.clone() };
-                    let chunk =
-                        d.store.list_kpis(actor, &store_filter, direction.into(), &chunk_args).await?;
-                    let states =
-                        d.loaders.kpi_states.load_many(chunk.items.iter().map(|(_, k)| k.id)).await?;
-                    for (c, k) in chunk.items {
-                        cursor = Some(c.clone());
-                        let latest = states.get(&k.id).and_then(|s| s.latest);
-                        if kpi_status(latest, &k.range, &k.tolerance, k.cadence, d.now) == wanted {
-                            matched += 1;
-                            match want {
-                                Some(n) if (items.len() as u64) >= n => has_next = true,
-                                _ => items.push((c, k)),
-                            }
-                        }
-                    }
-                    if !chunk.has_next_page || has_next {
-                        return Ok::<_, ApiError>((items, matched, has_next));
-                    }
-                }
-            }
+            async move { Ok(d.store.list_kpis(actor, &store_filter, direction.into(), &page).await?) }
         };
-        let (items, _, has_next) = walk(args.after.clone(), Some(args.first)).await?;
+        let keep = |items: Vec<(goalgraph_persistence::CursorKey, goalgraph_domain::kpi::Kpi)>| async move {
+            let states = d.loaders.kpi_states.load_many(items.iter().map(|(_, k)| k.id)).await?;
+            Ok(items
+                .into_iter()
+                .map(|(c, k)| {
+                    let latest = states.get(&k.id).and_then(|s| s.latest);
+                    let kept = kpi_status(latest, &k.range, &k.tolerance, k.cadence, d.now) == wanted;
+                    ((c, k), kept)
+                })
+                .collect())
+        };
+        let (page, _) =
+            connection::walk_filtered(args.after.clone(), Some(args.first), &fetch, &keep).await?;
         // totalCount counts the whole filtered list, from its start.
-        let total = if connection::wants_total(ctx) { walk(None, None).await?.1 } else { 0 };
-        Ok(connection::build(Page { items, has_next_page: has_next }, had_cursor, total, KpiNode))
+        let total = if connection::wants_total(ctx) {
+            connection::walk_filtered(None, None, &fetch, &keep).await?.1
+        } else {
+            0
+        };
+        Ok(connection::build(page, had_cursor, total, KpiNode))
     }
 
     /// A KPI by a partner system's key.

@@ -210,30 +210,49 @@ impl Store {
 
     /// The actor of a known person (also used by tests and seeding).
     pub async fn person_actor(&self, person: &Person, extra_roles: &RoleSet) -> StoreResult<Actor> {
-        let backend = self.db_backend();
-        let org = person.organization_id.0;
-        let managed = self
+        // One statement on every request: the subtrees the person manages,
+        // their unit's lineage (itself and its ancestors), and their unit's
+        // subtree, each row tagged with the set it belongs to.
+        let rows = self
             .db
             .query_all_raw(stmt(
-                backend,
-                "WITH RECURSIVE down(id) AS ( \
-                   SELECT unit_id FROM unit_managers WHERE organization_id = $1 AND person_id = $2 \
-                   UNION \
-                   SELECT u.id FROM units u JOIN down ON u.parent_id = down.id WHERE u.organization_id = $1 \
-                 ) SELECT id FROM down",
-                vec![org.into(), person.id.0.into()],
+                self.db_backend(),
+                "WITH RECURSIVE \
+                   managed(id) AS ( \
+                     SELECT unit_id FROM unit_managers WHERE organization_id = $1 AND person_id = $2 \
+                     UNION \
+                     SELECT u.id FROM units u JOIN managed ON u.parent_id = managed.id WHERE u.organization_id = $1 \
+                   ), \
+                   up(id, parent_id, depth) AS ( \
+                     SELECT id, parent_id, 0 FROM units WHERE organization_id = $1 AND id = $3 \
+                     UNION ALL \
+                     SELECT u.id, u.parent_id, up.depth + 1 FROM units u JOIN up ON u.id = up.parent_id \
+                     WHERE u.organization_id = $1 AND up.depth < 1000 \
+                   ), \
+                   down(id) AS ( \
+                     SELECT id FROM units WHERE organization_id = $1 AND id = $3 \
+                     UNION \
+                     SELECT u.id FROM units u JOIN down ON u.parent_id = down.id WHERE u.organization_id = $1 \
+                   ) \
+                 SELECT 'managed' AS kind, id FROM managed \
+                 UNION ALL SELECT 'lineage', id FROM up \
+                 UNION ALL SELECT 'subtree', id FROM down",
+                vec![person.organization_id.0.into(), person.id.0.into(), person.unit_id.0.into()],
             ))
             .await?;
-        let lineage = self.unit_ancestors_with(&self.db, person.organization_id, person.unit_id).await?;
-        let unit_subtree: HashSet<UnitId> =
-            self.unit_subtree(person.organization_id, person.unit_id).await?.into_iter().collect();
-        let mut managed_units = HashSet::new();
-        for row in managed {
-            let id: Uuid = row.try_get("", "id")?;
-            managed_units.insert(UnitId(id));
+        let (mut managed_units, mut unit_lineage, mut unit_subtree) =
+            (HashSet::new(), HashSet::new(), HashSet::new());
+        for row in rows {
+            let kind: String = row.try_get("", "kind")?;
+            let id = UnitId(row.try_get::<Uuid>("", "id")?);
+            match kind.as_str() {
+                "managed" => managed_units.insert(id),
+                "lineage" => unit_lineage.insert(id),
+                _ => unit_subtree.insert(id),
+            };
         }
-        let mut unit_lineage: HashSet<UnitId> = lineage.into_iter().collect();
         unit_lineage.insert(person.unit_id);
+        unit_subtree.insert(person.unit_id);
         Ok(Actor {
             organization_id: person.organization_id,
             principal: Principal::Person { id: person.id, unit_id: person.unit_id },

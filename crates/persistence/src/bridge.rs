@@ -77,7 +77,7 @@ impl Store {
             }
             .insert(tx.conn())
             .await?;
-            self.refresh_linked_key_results(tx, org, KpiId(k.id)).await?;
+            self.refresh_linked_key_results(tx, org, KpiId(k.id), Some(kr.id)).await?;
         }
         key_result::Entity::find_by_id((org.0, kr.id))
             .one(tx.conn())

@@ -400,12 +400,9 @@ impl Store {
         actor: &Actor,
         ids: &[CheckInId],
     ) -> StoreResult<HashMap<CheckInId, CheckIn>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
-        let select = self.visible_check_ins(actor).filter(id_in(self.db_backend(), "check_ins.id", &raw));
-        Ok(select.all(&self.db).await?.into_iter().map(|m| (CheckInId(m.id), convert::check_in(m))).collect())
+        let rows =
+            self.rows_with(self.visible_check_ins(actor), "check_ins.id", ids.iter().map(|i| i.0)).await?;
+        Ok(rows.into_iter().map(|m| (CheckInId(m.id), convert::check_in(m))).collect())
     }
 
     /// How many check-ins each key result has, in one statement.

@@ -236,15 +236,8 @@ impl Store {
         actor: &Actor,
         ids: &[ObjectiveId],
     ) -> StoreResult<HashMap<ObjectiveId, Objective>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
-        let rows = self
-            .visible_objectives(actor)
-            .filter(id_in(self.db_backend(), "objectives.id", &raw))
-            .all(&self.db)
-            .await?;
+        let rows =
+            self.rows_with(self.visible_objectives(actor), "objectives.id", ids.iter().map(|i| i.0)).await?;
         rows.into_iter().map(|m| convert::objective(m).map(|o| (o.id, o))).collect()
     }
 
@@ -714,14 +707,8 @@ impl Store {
         actor: &Actor,
         ids: &[KeyResultId],
     ) -> StoreResult<HashMap<KeyResultId, KeyResult>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
         let rows = self
-            .visible_key_results(actor)
-            .filter(id_in(self.db_backend(), "key_results.id", &raw))
-            .all(&self.db)
+            .rows_with(self.visible_key_results(actor), "key_results.id", ids.iter().map(|i| i.0))
             .await?;
         rows.into_iter().map(|m| convert::key_result(m).map(|k| (k.id, k))).collect()
     }

@@ -162,12 +162,7 @@ impl Store {
     }
 
     pub async fn kpis_by_ids(&self, actor: &Actor, ids: &[KpiId]) -> StoreResult<HashMap<KpiId, Kpi>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
-        let rows =
-            self.visible_kpis(actor).filter(id_in(self.db_backend(), "kpis.id", &raw)).all(&self.db).await?;
+        let rows = self.rows_with(self.visible_kpis(actor), "kpis.id", ids.iter().map(|i| i.0)).await?;
         rows.into_iter().map(|m| convert::kpi(m).map(|k| (k.id, k))).collect()
     }
 
@@ -463,12 +458,12 @@ impl Store {
             .exec_without_returning(tx.conn())
             .await?;
         }
-        self.refresh_linked_key_results(&tx, org, KpiId(m.id)).await?;
+        self.refresh_linked_key_results(&tx, org, KpiId(m.id), None).await?;
         tx.commit().await?;
         Ok(Recorded { kpi: convert::kpi(m)?, written: checked.len() as u64, replayed: false })
     }
 
-    /// Each key result linked to `kpi` takes the KPI's latest measurement by
+    /// Each key result linked to `kpi` (or only `only`) takes the KPI's latest measurement by
     /// observed time within the key result's period as its current value,
     /// and its rollups follow. Key results of closed periods or finished
     /// objectives stay frozen.
@@ -477,12 +472,15 @@ impl Store {
         tx: &WriteTx,
         org: OrganizationId,
         kpi_id: KpiId,
+        only: Option<Uuid>,
     ) -> StoreResult<()> {
-        let links = key_result_kpi_link::Entity::find()
+        let mut links = key_result_kpi_link::Entity::find()
             .filter(key_result_kpi_link::Column::OrganizationId.eq(org.0))
-            .filter(key_result_kpi_link::Column::KpiId.eq(kpi_id.0))
-            .all(tx.conn())
-            .await?;
+            .filter(key_result_kpi_link::Column::KpiId.eq(kpi_id.0));
+        if let Some(kr) = only {
+            links = links.filter(key_result_kpi_link::Column::KeyResultId.eq(kr));
+        }
+        let links = links.all(tx.conn()).await?;
         if links.is_empty() {
             return Ok(());
         }

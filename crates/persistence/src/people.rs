@@ -127,14 +127,11 @@ impl Store {
         actor: &Actor,
         ids: &[PersonId],
     ) -> StoreResult<HashMap<PersonId, Person>> {
-        if ids.is_empty() || !policy::can_read(actor, &person_resource(actor, None)) {
+        if !policy::can_read(actor, &person_resource(actor, None)) {
             return Ok(HashMap::new());
         }
-        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
         let rows = self
-            .people_of(actor.organization_id)
-            .filter(id_in(self.db_backend(), "people.id", &raw))
-            .all(&self.db)
+            .rows_with(self.people_of(actor.organization_id), "people.id", ids.iter().map(|i| i.0))
             .await?;
         Ok(rows.into_iter().map(|m| (PersonId(m.id), convert::person(m))).collect())
     }

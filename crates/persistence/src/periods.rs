@@ -4,7 +4,6 @@ use crate::convert::{self, now};
 use crate::entity::period;
 use crate::error::StoreResult;
 use crate::page::{self, CursorKey, Page, PageArgs, SortDirection, SortSpec};
-use crate::sql::id_in;
 use crate::store::Store;
 use chrono::NaiveDate;
 use goalgraph_domain::model::{Period, PeriodStatus, check_period_dates, check_version};
@@ -15,7 +14,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select, Set,
 };
 use std::collections::HashMap;
-use uuid::Uuid;
 
 #[derive(Debug, Clone)]
 pub struct NewPeriod {
@@ -62,14 +60,11 @@ impl Store {
         actor: &Actor,
         ids: &[PeriodId],
     ) -> StoreResult<HashMap<PeriodId, Period>> {
-        if ids.is_empty() || !policy::can_read(actor, &period_resource(actor)) {
+        if !policy::can_read(actor, &period_resource(actor)) {
             return Ok(HashMap::new());
         }
-        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
         let rows = self
-            .periods_of(actor.organization_id)
-            .filter(id_in(self.db_backend(), "periods.id", &raw))
-            .all(&self.db)
+            .rows_with(self.periods_of(actor.organization_id), "periods.id", ids.iter().map(|i| i.0))
             .await?;
         rows.into_iter().map(|m| convert::period(m).map(|p| (p.id, p))).collect()
     }

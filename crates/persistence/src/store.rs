@@ -202,6 +202,22 @@ impl Store {
         Ok(())
     }
 
+    /// The rows of `select` whose `column` is one of `ids`, in one statement
+    /// (the list bound as one parameter); none, without a statement, for no ids.
+    pub(crate) async fn rows_with<E: sea_orm::EntityTrait>(
+        &self,
+        select: sea_orm::Select<E>,
+        column: &str,
+        ids: impl IntoIterator<Item = uuid::Uuid>,
+    ) -> StoreResult<Vec<E::Model>> {
+        use sea_orm::QueryFilter;
+        let ids: Vec<uuid::Uuid> = ids.into_iter().collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(select.filter(crate::sql::id_in(self.db_backend(), column, &ids)).all(&self.db).await?)
+    }
+
     /// Closes the pool (graceful shutdown, tests).
     pub async fn close(self) -> StoreResult<()> {
         self.db.close().await?;

@@ -101,15 +101,11 @@ impl Store {
 
     /// The units of `ids` the actor may see, in one statement.
     pub async fn units_by_ids(&self, actor: &Actor, ids: &[UnitId]) -> StoreResult<HashMap<UnitId, Unit>> {
-        if ids.is_empty() || !policy::can_read(actor, &unit_resource(actor, None)) {
+        if !policy::can_read(actor, &unit_resource(actor, None)) {
             return Ok(HashMap::new());
         }
-        let raw: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
-        let rows = self
-            .units_of(actor.organization_id)
-            .filter(id_in(self.db_backend(), "units.id", &raw))
-            .all(&self.db)
-            .await?;
+        let rows =
+            self.rows_with(self.units_of(actor.organization_id), "units.id", ids.iter().map(|i| i.0)).await?;
         rows.into_iter().map(|m| convert::unit(m).map(|u| (u.id, u))).collect()
     }
 
@@ -269,7 +265,7 @@ impl Store {
     pub async fn unit_ancestors(&self, actor: &Actor, id: UnitId) -> StoreResult<Vec<UnitId>> {
         policy::authorize(actor, Action::Read, &unit_resource(actor, Some(id)))?;
         self.load_unit(&self.db, actor.organization_id, id).await?;
-        self.unit_ancestors_with(&self.db, actor.organization_id, id).await
+        Ok(self.unit_ancestors_many(actor, &[id]).await?.remove(&id).unwrap_or_default())
     }
 
     async fn check_placement(

@@ -1,12 +1,16 @@
 //! Support for goalgraph's end-to-end suite: the real server on port 0
-//! against a fresh database, a real HTTP client, tenants with a person of
-//! every role, and tokens signed by the server's development key.
+//! against a fresh database, a real HTTP client and a WebSocket client
+//! ([`ws`]), tenants with a person of every role, and tokens signed by the
+//! server's development key.
 //!
 //! Test-only: nothing depends on this crate, and it may depend on anything
 //! (server, store, test kit). It must not reach into the server's internals
 //! beyond what `goalgraph-server` exports.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod ws;
+pub use ws::{GRAPHQL_TRANSPORT_WS, WS_TIMEOUT, WsClient, WsMessage, WsOptions};
 
 use goalgraph_domain::model::{Organization, Person, Role, RoleSet, Unit};
 use goalgraph_persistence::{NewOrganization, NewPerson, PersonPatch, Store};

@@ -9,6 +9,7 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -37,6 +38,17 @@ pub struct Config {
     pub graphiql: bool,
     /// Token verification.
     pub auth: AuthSettings,
+    /// Seconds a WebSocket client has to send `connection_init` before the
+    /// connection is closed with 4408 (fractions allowed).
+    pub ws_init_timeout_seconds: f64,
+    /// Seconds between the server's WebSocket Ping frames; a connection from
+    /// which nothing arrived for two intervals is dropped (fractions allowed).
+    pub ws_ping_interval_seconds: f64,
+    /// Messages queued for one WebSocket connection; when the queue is full
+    /// the client reads too slowly and is closed with 1013.
+    pub ws_send_buffer: usize,
+    /// Operations running at once on one WebSocket connection.
+    pub ws_max_operations: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -61,8 +73,26 @@ impl Default for Config {
             log_level: "info".to_owned(),
             graphiql: true,
             auth: AuthSettings::default(),
+            ws_init_timeout_seconds: 10.0,
+            ws_ping_interval_seconds: 30.0,
+            ws_send_buffer: 256,
+            ws_max_operations: 100,
         }
     }
+}
+
+/// Upper bounds of the WebSocket settings: a day, and a count far beyond
+/// any sensible queue (tokio's channels refuse larger ones).
+const MAX_WS_SECONDS: f64 = 86_400.0;
+const MAX_WS_COUNT: usize = 1 << 20;
+
+/// Seconds as a duration within (0, a day]; [`Config::validate`] refuses
+/// other values from files and the environment, this keeps a configuration
+/// built in code from panicking the timers.
+fn seconds(value: f64) -> Duration {
+    let value = if value.is_nan() { 0.0 } else { value };
+    let value = value.clamp(0.001, MAX_WS_SECONDS);
+    Duration::from_secs_f64(value)
 }
 
 fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -98,7 +128,49 @@ impl Config {
         {
             figment = figment.merge(("database_url", url));
         }
-        figment.extract().map_err(|e| ConfigError(e.to_string()))
+        let config: Self = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Refuses values the server cannot run with.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, seconds) in [
+            ("ws_init_timeout_seconds", self.ws_init_timeout_seconds),
+            ("ws_ping_interval_seconds", self.ws_ping_interval_seconds),
+        ] {
+            if !(seconds > 0.0 && seconds <= MAX_WS_SECONDS) {
+                return Err(ConfigError(format!("{name} must be above 0 and at most {MAX_WS_SECONDS}")));
+            }
+        }
+        for (name, value) in
+            [("ws_send_buffer", self.ws_send_buffer), ("ws_max_operations", self.ws_max_operations)]
+        {
+            if value == 0 || value > MAX_WS_COUNT {
+                return Err(ConfigError(format!("{name} must be between 1 and {MAX_WS_COUNT}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// How long a WebSocket client may take to send `connection_init`.
+    pub fn ws_init_timeout(&self) -> Duration {
+        seconds(self.ws_init_timeout_seconds)
+    }
+
+    /// The interval of the server's WebSocket pings.
+    pub fn ws_ping_interval(&self) -> Duration {
+        seconds(self.ws_ping_interval_seconds)
+    }
+
+    /// The per-connection send queue's capacity (at least 1).
+    pub fn ws_send_buffer(&self) -> usize {
+        self.ws_send_buffer.clamp(1, MAX_WS_COUNT)
+    }
+
+    /// Concurrent operations per WebSocket connection (at least 1).
+    pub fn ws_max_operations(&self) -> usize {
+        self.ws_max_operations.clamp(1, MAX_WS_COUNT)
     }
 
     /// The database URL in force: the configured one, or SQLite in the
@@ -138,6 +210,33 @@ mod tests {
         };
         assert!(!format!("{c:?}").contains("hunter2"));
         assert_eq!(c.database_url(), "postgres://u:hunter2@db/x");
+    }
+
+    #[test]
+    fn websocket_settings_from_the_environment_and_their_bounds() {
+        let c: Config = Figment::new()
+            .merge(("ws_init_timeout_seconds", 0.25))
+            .merge(("ws_ping_interval_seconds", 5))
+            .merge(("ws_send_buffer", 8))
+            .extract()
+            .map_err(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(c.ws_init_timeout(), Duration::from_millis(250));
+        assert_eq!(c.ws_ping_interval(), Duration::from_secs(5));
+        assert_eq!(c.ws_send_buffer(), 8);
+        assert_eq!(c.ws_max_operations(), 100);
+        assert!(c.validate().is_ok());
+        for bad in [
+            Config { ws_init_timeout_seconds: 0.0, ..Config::default() },
+            Config { ws_ping_interval_seconds: f64::NAN, ..Config::default() },
+            Config { ws_send_buffer: 0, ..Config::default() },
+            Config { ws_max_operations: 0, ..Config::default() },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+            // Built in code, it still runs: the accessors clamp.
+            assert!(!bad.ws_init_timeout().is_zero() && !bad.ws_ping_interval().is_zero());
+            assert!(bad.ws_send_buffer() >= 1 && bad.ws_max_operations() >= 1);
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The HTTP surface: `/graphql` (POST JSON; GET for GraphiQL and queries),
-//! `/healthz`, `/readyz`, `/metrics`, with authentication before any
-//! resolver, request ids, tracing spans, CORS, a body limit and metrics.
+//! `/graphql/ws` (upgraded in [`crate::ws`]), `/healthz`, `/readyz`,
+//! `/metrics`, with authentication before any resolver, request ids,
+//! tracing spans, CORS, a body limit and metrics.
 
 use crate::auth::{AuthError, KeyStore};
 use crate::config::Config;
 use crate::telemetry;
+use crate::ws;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError};
@@ -39,6 +41,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     let cors = cors_layer(&state.config.cors_origins);
     let mut app = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        // The upgrade is one request here (status 101); the connection's
+        // life is measured by the WebSocket metrics.
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -144,7 +149,7 @@ async fn metrics() -> Response {
     }
 }
 
-fn request_id(headers: &HeaderMap, req_id: Option<&RequestId>) -> String {
+pub(crate) fn request_id(headers: &HeaderMap, req_id: Option<&RequestId>) -> String {
     req_id
         .and_then(|r| r.header_value().to_str().ok())
         .or_else(|| headers.get("x-request-id").and_then(|v| v.to_str().ok()))
@@ -153,16 +158,21 @@ fn request_id(headers: &HeaderMap, req_id: Option<&RequestId>) -> String {
 }
 
 /// A GraphQL-shaped error response outside execution (401, 405, 413, 415).
-fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+pub(crate) fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
     });
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-fn unauthenticated(reason: &'static str, message: &str) -> Response {
+/// Counts and logs a refused credential (HTTP and WebSocket alike).
+pub(crate) fn count_auth_failure(reason: &'static str) {
     metrics::counter!("goalgraph_auth_failures_total", "reason" => reason).increment(1);
     tracing::info!(reason, "authentication refused");
+}
+
+fn unauthenticated(reason: &'static str, message: &str) -> Response {
+    count_auth_failure(reason);
     let mut response = error_response(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, message);
     let challenge = if reason == "missing_credentials" {
         "Bearer realm=\"goalgraph\""
@@ -171,6 +181,89 @@ fn unauthenticated(reason: &'static str, message: &str) -> Response {
     };
     response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     response
+}
+
+/// The token of a `Bearer <token>` credential (scheme case-insensitive).
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+    value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// A caller whose credential was accepted.
+pub(crate) struct Authenticated {
+    pub ctx: RequestContext,
+    /// A JWT's `exp` (seconds since the Unix epoch); `None` for an API key,
+    /// which lives until it is revoked.
+    pub expires_at: Option<i64>,
+}
+
+/// Why a credential did not authenticate.
+pub(crate) enum AuthFailure {
+    /// The credential is refused: `reason` is the bounded metric label,
+    /// `message` the text the client may see.
+    Refused { reason: &'static str, message: &'static str },
+    /// Verification or the database failed; already logged.
+    Internal,
+}
+
+/// Turns a raw credential (a JWT or an integration's API key) into the
+/// caller's context, recording tenant and actor on the current span. Shared
+/// by HTTP (the Authorization header) and WebSocket (`connection_init`).
+pub(crate) async fn authenticate_token(
+    state: &AppState,
+    token: &str,
+    request_id: &str,
+) -> Result<Authenticated, AuthFailure> {
+    // Partner integrations present an API key, recognised by its prefix.
+    if token.starts_with(goalgraph_persistence::KEY_PREFIX) {
+        return match state.store.resolve_integration_actor(token).await {
+            Ok(Some((org, actor))) => {
+                let span = Span::current();
+                span.record("tenant", field::display(&org.slug));
+                span.record("actor", field::display(actor.label()));
+                let ctx = RequestContext {
+                    actor,
+                    person: None,
+                    settings: org.settings,
+                    request_id: request_id.to_owned(),
+                };
+                Ok(Authenticated { ctx, expires_at: None })
+            }
+            Ok(None) => Err(AuthFailure::Refused { reason: "unknown_api_key", message: "invalid API key" }),
+            Err(e) => {
+                tracing::error!(error = %e, "resolving an API key failed");
+                Err(AuthFailure::Internal)
+            }
+        };
+    }
+    let verified = match state.keys.verify(token).await {
+        Ok(v) => v,
+        Err(AuthError::Internal) => return Err(AuthFailure::Internal),
+        Err(e) => return Err(AuthFailure::Refused { reason: e.reason(), message: "invalid token" }),
+    };
+    let roles = RoleSet::from_names(verified.roles.iter().map(String::as_str));
+    match state.store.resolve_person_actor(&verified.tenant, &verified.subject, &roles).await {
+        Ok(Some((org, actor, person))) => {
+            let span = Span::current();
+            span.record("tenant", field::display(&org.slug));
+            span.record("actor", field::display(actor.label()));
+            let ctx = RequestContext {
+                actor,
+                person: Some(person),
+                settings: org.settings,
+                request_id: request_id.to_owned(),
+            };
+            Ok(Authenticated { ctx, expires_at: Some(verified.expires_at) })
+        }
+        Ok(None) => Err(AuthFailure::Refused { reason: "unknown_subject", message: "invalid token" }),
+        Err(e) => {
+            tracing::error!(error = %e, "resolving the actor failed");
+            Err(AuthFailure::Internal)
+        }
+    }
 }
 
 /// Turns the bearer credential into the request's actor, or the 401 answer.
@@ -185,64 +278,13 @@ async fn authenticate(
             "authentication required: send Authorization: Bearer <token>",
         ));
     };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else {
+    let Some(token) = value.to_str().ok().and_then(bearer_token) else {
         return Err(unauthenticated("malformed_header", "the Authorization header must be: Bearer <token>"));
     };
-    // Partner integrations present an API key, recognised by its prefix.
-    if token.starts_with(goalgraph_persistence::KEY_PREFIX) {
-        return match state.store.resolve_integration_actor(token).await {
-            Ok(Some((org, actor))) => {
-                let span = Span::current();
-                span.record("tenant", field::display(&org.slug));
-                span.record("actor", field::display(actor.label()));
-                Ok(RequestContext {
-                    actor,
-                    person: None,
-                    settings: org.settings,
-                    request_id: request_id.to_owned(),
-                })
-            }
-            Ok(None) => Err(unauthenticated("unknown_api_key", "invalid API key")),
-            Err(e) => {
-                tracing::error!(error = %e, "resolving an API key failed");
-                Err(error_response(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, INTERNAL_MESSAGE))
-            }
-        };
-    }
-    let verified = match state.keys.verify(token).await {
-        Ok(v) => v,
-        Err(AuthError::Internal) => {
-            return Err(error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::Internal,
-                INTERNAL_MESSAGE,
-            ));
-        }
-        Err(e) => return Err(unauthenticated(e.reason(), "invalid token")),
-    };
-    let roles = RoleSet::from_names(verified.roles.iter().map(String::as_str));
-    match state.store.resolve_person_actor(&verified.tenant, &verified.subject, &roles).await {
-        Ok(Some((org, actor, person))) => {
-            let span = Span::current();
-            span.record("tenant", field::display(&org.slug));
-            span.record("actor", field::display(actor.label()));
-            Ok(RequestContext {
-                actor,
-                person: Some(person),
-                settings: org.settings,
-                request_id: request_id.to_owned(),
-            })
-        }
-        Ok(None) => Err(unauthenticated("unknown_subject", "invalid token")),
-        Err(e) => {
-            tracing::error!(error = %e, "resolving the actor failed");
+    match authenticate_token(state, token, request_id).await {
+        Ok(authenticated) => Ok(authenticated.ctx),
+        Err(AuthFailure::Refused { reason, message }) => Err(unauthenticated(reason, message)),
+        Err(AuthFailure::Internal) => {
             Err(error_response(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, INTERNAL_MESSAGE))
         }
     }
@@ -250,7 +292,7 @@ async fn authenticate(
 
 /// Every error leaves with a code; internal ones carry nothing but the
 /// request id.
-fn finish_errors(errors: &mut [ServerError], request_id: &str) {
+pub(crate) fn finish_errors(errors: &mut [ServerError], request_id: &str) {
     for error in errors {
         let ext = error.extensions.get_or_insert_with(Default::default);
         let code = match ext.get("code") {
@@ -410,7 +452,7 @@ fn is_bulk_ingestion(batch: &BatchRequest) -> bool {
 }
 
 /// The operation a request would run, when its document parses.
-fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
+pub(crate) fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
     let doc = async_graphql::parser::parse_query(&request.query).ok()?;
     match (&doc.operations, &request.operation_name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),

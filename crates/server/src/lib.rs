@@ -11,6 +11,7 @@ pub mod config;
 pub mod http;
 pub mod seed;
 pub mod telemetry;
+pub mod ws;
 
 pub use app::{App, RunningServer, ServerError};
 pub use config::Config;

@@ -61,4 +61,9 @@ fn describe() {
         "GraphQL operations by type and outcome."
     );
     metrics::describe_counter!("goalgraph_auth_failures_total", "Refused credentials by reason.");
+    metrics::describe_gauge!("goalgraph_ws_connections", "Open WebSocket connections.");
+    metrics::describe_counter!(
+        "goalgraph_ws_closes_total",
+        "Ended WebSocket connections by close code (the server's), client (the client closed) or lost."
+    );
 }

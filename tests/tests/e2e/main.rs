@@ -1,5 +1,5 @@
 //! The end-to-end suite: the real server on port 0 against a fresh
-//! database per test, over real HTTP, twice — on SQLite and (when
+//! database per test, over real HTTP and WebSocket, twice — on SQLite and (when
 //! `TEST_DATABASE_URL` is set at build time) on PostgreSQL. Every refusal
 //! has a positive control: the same request with a valid credential works.
 
@@ -14,6 +14,7 @@ mod kpis;
 mod ops;
 mod tenancy;
 mod tokens;
+mod ws;
 
 use concurrency::concurrent_mutations_all_succeed;
 use errors::internal_errors_name_only_the_request_id;
@@ -32,6 +33,15 @@ use ops::{
 };
 use tenancy::tenants_cannot_reach_each_other;
 use tokens::{identities_outside_the_tenant_are_refused, invalid_tokens_are_refused_before_execution};
+use ws::{
+    ws_answers_ping_with_pong, ws_authenticates_connection_init, ws_closes_4400_on_malformed_messages,
+    ws_closes_4401_on_subscribe_before_ack, ws_closes_4403_when_the_token_expires,
+    ws_closes_4408_without_connection_init, ws_closes_4409_on_a_reused_running_id,
+    ws_closes_4429_on_a_second_connection_init, ws_closes_slow_consumers_with_1013,
+    ws_pings_and_drops_half_open_connections, ws_refuses_foreign_origins,
+    ws_refuses_operations_beyond_the_cap, ws_runs_queries_and_mutations_as_next_then_complete,
+    ws_sends_request_errors_as_error_messages, ws_upgrade_requires_the_graphql_transport_ws_subprotocol,
+};
 
 goalgraph_testkit::db_tests!(
     integration_keys_do_what_their_scopes_name,
@@ -54,6 +64,21 @@ goalgraph_testkit::db_tests!(
     concurrent_mutations_all_succeed,
     tenants_cannot_reach_each_other,
     internal_errors_name_only_the_request_id,
+    ws_upgrade_requires_the_graphql_transport_ws_subprotocol,
+    ws_refuses_foreign_origins,
+    ws_closes_4408_without_connection_init,
+    ws_closes_4401_on_subscribe_before_ack,
+    ws_closes_4409_on_a_reused_running_id,
+    ws_closes_4400_on_malformed_messages,
+    ws_authenticates_connection_init,
+    ws_closes_4429_on_a_second_connection_init,
+    ws_closes_4403_when_the_token_expires,
+    ws_answers_ping_with_pong,
+    ws_runs_queries_and_mutations_as_next_then_complete,
+    ws_sends_request_errors_as_error_messages,
+    ws_refuses_operations_beyond_the_cap,
+    ws_pings_and_drops_half_open_connections,
+    ws_closes_slow_consumers_with_1013,
 );
 
 /// Tests that only make sense on PostgreSQL.

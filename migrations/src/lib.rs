@@ -15,6 +15,7 @@ mod m20261122_000001_organization_structure;
 mod m20261122_000002_okrs;
 mod m20261122_000003_kpis;
 mod m20261122_000004_integrations;
+mod m20261201_000005_live_events;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_okrs::Migration),
             Box::new(m20261122_000003_kpis::Migration),
             Box::new(m20261122_000004_integrations::Migration),
+            Box::new(m20261201_000005_live_events::Migration),
         ]
     }
 }

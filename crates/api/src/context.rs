@@ -51,3 +51,40 @@ pub async fn execute(
     let data = RequestData { store: store.clone(), ctx, loaders, now };
     waves.run(schema.execute(request.data(data))).await
 }
+
+/// Runs one operation as a stream of responses (a subscription yields one
+/// per event; a query or mutation yields one and ends). The WebSocket
+/// transport drives it; nothing here knows the socket.
+pub fn execute_stream(
+    schema: &AppSchema,
+    store: &Store,
+    ctx: RequestContext,
+    request: async_graphql::Request,
+) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+    use futures_util::StreamExt;
+    let schema = schema.clone();
+    let store = store.clone();
+    // A query or mutation sent over the socket runs like one over HTTP (with
+    // its loaders in waves); a subscription streams.
+    let is_subscription = async_graphql::parser::parse_query(&request.query).ok().is_some_and(|doc| {
+        use async_graphql::parser::types::{DocumentOperations, OperationType};
+        match (&doc.operations, &request.operation_name) {
+            (DocumentOperations::Single(op), _) => op.node.ty == OperationType::Subscription,
+            (DocumentOperations::Multiple(ops), Some(name)) => {
+                ops.get(name.as_str()).is_some_and(|op| op.node.ty == OperationType::Subscription)
+            }
+            (DocumentOperations::Multiple(ops), None) => {
+                ops.len() == 1 && ops.values().all(|op| op.node.ty == OperationType::Subscription)
+            }
+        }
+    });
+    if !is_subscription {
+        return futures_util::stream::once(async move { execute(&schema, &store, ctx, request).await })
+            .boxed();
+    }
+    let now = chrono::Utc::now();
+    let waves = Waves::default();
+    let loaders = Loaders::new(store.clone(), ctx.actor.clone(), ctx.settings.clone(), now, &waves);
+    let data = RequestData { store, ctx, loaders, now };
+    schema.execute_stream(request.data(data)).boxed()
+}

@@ -13,23 +13,35 @@ mod goals;
 pub mod ids;
 mod integrations;
 mod kpis;
+mod live;
 pub mod loaders;
 mod mutation;
 mod query;
 pub mod types;
 pub mod waves;
 
-pub use context::{RequestContext, RequestData, execute};
+pub use context::{RequestContext, RequestData, execute, execute_stream};
 pub use error::{ApiError, ErrorCode, INTERNAL_MESSAGE};
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, live::LiveSubscription>;
 
-/// The schema builder, with every type registered. The server adds its
-/// limits and extensions before `finish()`.
-pub fn schema_builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
-    Schema::build(query::Query::default(), mutation::Mutation::default(), EmptySubscription)
+/// Deepest selection accepted, over HTTP and WebSocket alike (the deepest
+/// real query, unit → people → objectives → key results → check-ins through
+/// connections, needs 12).
+pub const MAX_DEPTH: usize = 16;
+
+/// Largest number of fields one operation may select.
+pub const MAX_COMPLEXITY: usize = 2000;
+
+/// The schema builder, with every type registered and the depth and
+/// complexity limits, which async-graphql checks before a resolver runs.
+/// The server adds its extensions before `finish()`.
+pub fn schema_builder() -> SchemaBuilder<query::Query, mutation::Mutation, live::LiveSubscription> {
+    Schema::build(query::Query::default(), mutation::Mutation::default(), live::LiveSubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
 }
 
 /// The finished schema with default settings.

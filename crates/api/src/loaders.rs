@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::waves::Waves;
 use async_graphql::dataloader::{DataLoader, Loader};
 use chrono::{DateTime, Utc};
-use goalgraph_domain::formulas::{Numbers, PeriodWindow, goal_numbers};
+use goalgraph_domain::formulas::{Numbers, PeriodWindow};
 use goalgraph_domain::model::{Period, Person, Unit};
 use goalgraph_domain::okr::{CheckIn, KeyResult, Objective, Owner};
 use goalgraph_domain::policy::Actor;
@@ -323,14 +323,11 @@ impl Loader<ObjectiveId> for NumbersLoader {
     type Value = Numbers;
     type Error = ApiError;
     async fn load(&self, keys: &[ObjectiveId]) -> Result<HashMap<ObjectiveId, Numbers>, ApiError> {
-        let forest = self.0.store.goal_forest(self.0.actor.organization_id, keys, &self.0.settings).await?;
-        let mut memo = HashMap::new();
-        Ok(keys
-            .iter()
-            .filter_map(|k| {
-                goal_numbers(&forest, *k, self.0.now, &self.0.settings, &mut memo).map(|n| (*k, n))
-            })
-            .collect())
+        Ok(self
+            .0
+            .store
+            .objective_numbers(self.0.actor.organization_id, keys, &self.0.settings, self.0.now)
+            .await?)
     }
 }
 

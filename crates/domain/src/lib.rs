@@ -12,6 +12,7 @@ pub mod formulas;
 pub mod ids;
 pub mod insights;
 pub mod kpi;
+pub mod live;
 pub mod model;
 pub mod okr;
 pub mod policy;

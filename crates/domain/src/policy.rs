@@ -137,6 +137,9 @@ pub enum Action {
     CheckIn,
     /// Record measurements of a KPI.
     RecordMeasurement,
+    /// Receive live events about an object: allowed exactly when reading it
+    /// is, decided again for every event at delivery.
+    Subscribe,
 }
 
 impl Action {
@@ -150,6 +153,7 @@ impl Action {
             Self::ClosePeriod => "close",
             Self::CheckIn => "check in on",
             Self::RecordMeasurement => "record measurements of",
+            Self::Subscribe => "subscribe to",
         }
     }
 }
@@ -195,7 +199,7 @@ pub enum Resource {
 }
 
 /// What decides access to a KPI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KpiFacts {
     pub unit: UnitId,
     pub owner: PersonId,
@@ -204,7 +208,7 @@ pub struct KpiFacts {
 }
 
 /// What decides access to a goal: where it hangs and who owns it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GoalFacts {
     /// The owning unit, or the owning person's unit.
     pub owning_unit: UnitId,
@@ -442,7 +446,7 @@ pub fn goal_read_scope(actor: &Actor) -> GoalReadScope {
 /// May the actor do `action` to a resource it can see?
 fn can_change(actor: &Actor, action: Action, resource: &Resource) -> bool {
     match (resource, action) {
-        (_, Action::Read) => true,
+        (_, Action::Read | Action::Subscribe) => true,
         (Resource::Organization { .. }, _) => actor.is_admin(),
         (_, Action::ChangeRoles) => actor.is_admin(),
         (

@@ -125,6 +125,26 @@ impl Store {
         Ok(out)
     }
 
+    /// The computed numbers of objectives at `now` (their subtrees' inputs
+    /// count, seen or not: an aggregate is the objective's own).
+    pub async fn objective_numbers(
+        &self,
+        org: OrganizationId,
+        ids: &[ObjectiveId],
+        settings: &OrganizationSettings,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<HashMap<ObjectiveId, goalgraph_domain::formulas::Numbers>> {
+        let forest = self.goal_forest(org, ids, settings).await?;
+        let mut memo = HashMap::new();
+        Ok(ids
+            .iter()
+            .filter_map(|k| {
+                goalgraph_domain::formulas::goal_numbers(&forest, *k, now, settings, &mut memo)
+                    .map(|n| (*k, n))
+            })
+            .collect())
+    }
+
     /// The windows of periods, for key results' expected progress.
     pub async fn period_windows(
         &self,

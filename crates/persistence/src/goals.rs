@@ -12,6 +12,7 @@ use crate::units::like_pattern;
 use goalgraph_domain::formulas::{
     RollupInput, effective_driver, key_result_progress, rollup_inputs, weighted_average,
 };
+use goalgraph_domain::live::AlignmentChangeKind;
 use goalgraph_domain::model::{PeriodStatus, check_version};
 use goalgraph_domain::okr::{
     KeyResult, MeasureSpec, Objective, ObjectiveKind, ObjectiveStatus, Owner, ProgressDriver, Visibility,
@@ -459,6 +460,7 @@ impl Store {
         if let Some(parent) = new.parent_id {
             self.recompute_up(tx, org, parent).await?;
         }
+        self.emit_alignment(tx, org, AlignmentChangeKind::Created, &m, None).await?;
         Ok(m)
     }
 
@@ -499,6 +501,7 @@ impl Store {
             policy::authorize(actor, Action::Update, &objective_resource(org, goal))?;
         }
         let driver_changed = patch.progress_driver.is_some();
+        let visibility_changed = patch.visibility.is_some_and(|v| v.as_str() != current.visibility);
         let version = current.version;
         let mut active: objective::ActiveModel = current.into();
         if let Some(t) = title {
@@ -523,6 +526,9 @@ impl Store {
             self.recompute_up(&tx, org, id).await?;
         }
         let m = self.load_objective_row(tx.conn(), org, id, false).await?;
+        if visibility_changed {
+            self.emit_alignment(&tx, org, AlignmentChangeKind::VisibilityChanged, &m, m.parent_id).await?;
+        }
         tx.commit().await?;
         convert::objective(m)
     }
@@ -558,6 +564,7 @@ impl Store {
         if let Some(parent) = parent {
             self.recompute_up(&tx, org, ObjectiveId(parent)).await?;
         }
+        self.emit_alignment(&tx, org, AlignmentChangeKind::StatusChanged, &m, m.parent_id).await?;
         tx.commit().await?;
         convert::objective(m)
     }
@@ -592,6 +599,7 @@ impl Store {
         if let Some(new) = parent {
             self.recompute_up(&tx, org, new).await?;
         }
+        self.emit_alignment(&tx, org, AlignmentChangeKind::Reparented, &m, old_parent).await?;
         tx.commit().await?;
         convert::objective(m)
     }
@@ -607,30 +615,57 @@ impl Store {
     ) -> StoreResult<()> {
         let mut current = Some(start);
         let mut steps = 0;
+        // Once an objective's progress stands still, its ancestors' do too;
+        // they are still told (their health may follow an input's confidence).
+        let mut settled = false;
         while let Some(id) = current {
             steps += 1;
             if steps > 100_000 {
                 return Err(StoreError::corrupt("the alignment chain does not end"));
+            }
+            if settled {
+                let m = self.load_objective_row(tx.conn(), org, id, false).await?;
+                self.emit_objective(tx, org, &m, m.progress)?;
+                current = m.parent_id.map(ObjectiveId);
+                continue;
             }
             // Locked before its inputs are read: two transactions changing
             // inputs of the same objective recompute it one after the other,
             // the second seeing the first's committed inputs.
             let m = self.load_objective_row(tx.conn(), org, id, true).await?;
             let progress = self.rollup_of(tx.conn(), org, &m).await?;
-            if (progress - m.progress).abs() <= 1e-12 && id != start {
-                return Ok(());
-            }
-            let parent = m.parent_id;
-            if (progress - m.progress).abs() > 1e-12 {
+            let changed = (progress - m.progress).abs() > 1e-12;
+            if changed {
                 objective::Entity::update_many()
                     .col_expr(objective::Column::Progress, Expr::value(progress))
                     .filter(objective::Column::OrganizationId.eq(org.0))
                     .filter(objective::Column::Id.eq(id.0))
                     .exec(tx.conn())
                     .await?;
+            } else if id != start {
+                settled = true;
             }
-            current = parent.map(ObjectiveId);
+            self.emit_objective(tx, org, &m, progress)?;
+            current = m.parent_id.map(ObjectiveId);
         }
+        Ok(())
+    }
+
+    fn emit_objective(
+        &self,
+        tx: &WriteTx,
+        org: OrganizationId,
+        m: &objective::Model,
+        progress: f64,
+    ) -> StoreResult<()> {
+        tx.emit(
+            org,
+            goalgraph_domain::live::LiveBody::Objective(goalgraph_domain::live::ObjectiveChange {
+                objective_id: ObjectiveId(m.id),
+                goal: facts(m)?,
+                progress,
+            }),
+        );
         Ok(())
     }
 
@@ -908,6 +943,7 @@ impl Store {
         active.updated_at = Set(now());
         let m = active.update(tx.conn()).await?;
         self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
+        self.emit_key_result(&tx, org, &m, &o, None).await?;
         tx.commit().await?;
         convert::key_result(m)
     }

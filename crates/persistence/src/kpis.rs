@@ -444,6 +444,7 @@ impl Store {
         if m.archived {
             return Err(DomainError::invalid("kpiId", "the KPI is archived").into());
         }
+        let before = self.latest_point(tx.conn(), org, KpiId(m.id), None).await?;
         let author = actor.person_id().map(|p| p.0);
         for chunk in checked.chunks(CHUNK) {
             kpi_measurement::Entity::insert_many(chunk.iter().map(|p| kpi_measurement::ActiveModel {
@@ -459,8 +460,12 @@ impl Store {
             .await?;
         }
         self.refresh_linked_key_results(&tx, org, KpiId(m.id), None).await?;
+        let after = self.latest_point(tx.conn(), org, KpiId(m.id), None).await?;
+        let facts = kpi_facts(&m);
+        let kpi = convert::kpi(m)?;
+        self.emit_kpi(&tx, org, &kpi, facts, before, after, checked.len() as u64).await?;
         tx.commit().await?;
-        Ok(Recorded { kpi: convert::kpi(m)?, written: checked.len() as u64, replayed: false })
+        Ok(Recorded { kpi, written: checked.len() as u64, replayed: false })
     }
 
     /// Each key result linked to `kpi` (or only `only`) takes the KPI's latest measurement by
@@ -505,16 +510,7 @@ impl Store {
                 continue;
             }
             let window = PeriodWindow::new(p.start_date, p.end_date, settings.time_zone.tz());
-            let latest = kpi_measurement::Entity::find()
-                .filter(kpi_measurement::Column::OrganizationId.eq(org.0))
-                .filter(kpi_measurement::Column::KpiId.eq(kpi_id.0))
-                .filter(kpi_measurement::Column::ObservedAt.gte(window.start))
-                .filter(kpi_measurement::Column::ObservedAt.lt(window.end))
-                .order_by_desc(kpi_measurement::Column::ObservedAt)
-                .order_by_desc(kpi_measurement::Column::RecordedAt)
-                .order_by_desc(kpi_measurement::Column::Id)
-                .one(tx.conn())
-                .await?;
+            let latest = self.latest_point(tx.conn(), org, kpi_id, Some((window.start, window.end))).await?;
             let measure = kr
                 .measure
                 .parse()
@@ -529,10 +525,37 @@ impl Store {
             active.current_value = Set(current);
             active.progress = Set(progress);
             active.last_check_in_at = Set(observed);
-            active.update(tx.conn()).await?;
+            let updated = active.update(tx.conn()).await?;
             self.recompute_up(tx, org, ObjectiveId(objective_id)).await?;
+            self.emit_key_result(tx, org, &updated, &o, None).await?;
         }
         Ok(())
+    }
+
+    /// The effective latest point of a KPI (newest observed; of equal
+    /// observed times the newest correction), optionally within `[from, to)`.
+    async fn latest_point<C: sea_orm::ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrganizationId,
+        kpi_id: KpiId,
+        within: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> StoreResult<Option<Point>> {
+        let mut q = kpi_measurement::Entity::find()
+            .filter(kpi_measurement::Column::OrganizationId.eq(org.0))
+            .filter(kpi_measurement::Column::KpiId.eq(kpi_id.0));
+        if let Some((from, to)) = within {
+            q = q
+                .filter(kpi_measurement::Column::ObservedAt.gte(from))
+                .filter(kpi_measurement::Column::ObservedAt.lt(to));
+        }
+        let m = q
+            .order_by_desc(kpi_measurement::Column::ObservedAt)
+            .order_by_desc(kpi_measurement::Column::RecordedAt)
+            .order_by_desc(kpi_measurement::Column::Id)
+            .one(conn)
+            .await?;
+        Ok(m.map(|m| Point { observed_at: m.observed_at, value: m.value }))
     }
 
     async fn settings_of(&self, tx: &WriteTx, org: OrganizationId) -> StoreResult<OrganizationSettings> {

@@ -15,6 +15,7 @@ mod goal_views;
 mod goals;
 mod integrations;
 mod kpis;
+mod live;
 mod org;
 pub mod page;
 mod people;
@@ -30,6 +31,7 @@ pub use goals::{
 };
 pub use integrations::{Integration, KEY_PREFIX};
 pub use kpis::{KpiFilter, KpiPatch, KpiRef, KpiState, NewKpi, Recorded};
+pub use live::{CHANNEL as LIVE_CHANNEL, Delivery, LiveError, LiveHub, Route, Subscription};
 pub use org::{NewOrganization, OrganizationPatch};
 pub use page::{CursorKey, Page, PageArgs, SortDirection};
 pub use people::{NewPerson, PeopleFilter, PeopleParent, PersonOrder, PersonPatch};

@@ -208,6 +208,26 @@ impl Store {
         Ok(Some((org, actor, person)))
     }
 
+    /// The actor of a person as the directory holds it now, with the extra
+    /// roles their credential granted; `None` once they are gone or
+    /// inactive. Long-lived connections rebuild their actor with it.
+    pub async fn refresh_person_actor(
+        &self,
+        org: OrganizationId,
+        person: PersonId,
+        extra_roles: &RoleSet,
+    ) -> StoreResult<Option<(Actor, Person)>> {
+        let Some(p) = person::Entity::find_by_id((org.0, person.0)).one(&self.db).await? else {
+            return Ok(None);
+        };
+        if !p.active {
+            return Ok(None);
+        }
+        let person = convert::person(p);
+        let actor = self.person_actor(&person, extra_roles).await?;
+        Ok(Some((actor, person)))
+    }
+
     /// The actor of a known person (also used by tests and seeding).
     pub async fn person_actor(&self, person: &Person, extra_roles: &RoleSet) -> StoreResult<Actor> {
         // One statement on every request: the subtrees the person manages,

@@ -460,8 +460,12 @@ impl Store {
                 .exec(tx.conn())
                 .await?;
         }
+        let after = convert::person(m.clone());
+        if after.roles != before.roles || after.unit_id != before.unit_id || after.active != before.active {
+            self.emit_directory(&tx, org, Some(id));
+        }
         tx.commit().await?;
-        Ok(convert::person(m))
+        Ok(after)
     }
 
     /// Looks a person up by e-mail without an actor: for operators' commands

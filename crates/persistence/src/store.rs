@@ -1,6 +1,7 @@
 //! The connection pool, migrations, readiness, and write transactions.
 
 use crate::error::{StoreError, StoreResult};
+use crate::live::Outbox;
 use goalgraph_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -27,6 +28,9 @@ pub struct StoreOptions {
     /// How long a SQLite writer waits for another process's lock.
     pub busy_timeout: Duration,
     pub acquire_timeout: Duration,
+    /// How often the live reader looks at the outbox without a signal (a
+    /// rolled-back transaction sends none).
+    pub live_poll_interval: Duration,
 }
 
 impl Default for StoreOptions {
@@ -35,6 +39,7 @@ impl Default for StoreOptions {
             max_connections: 16,
             busy_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(10),
+            live_poll_interval: Duration::from_secs(1),
         }
     }
 }
@@ -49,6 +54,11 @@ pub struct Store {
     /// transactions never fail with "database is locked".
     sqlite_writer: Option<Arc<Mutex<()>>>,
     statements: Arc<AtomicU64>,
+    /// The live hub, started on first use ([`Store::live`]).
+    pub(crate) live: Arc<tokio::sync::OnceCell<Arc<crate::live::HubInner>>>,
+    /// Woken by every local commit that wrote live events.
+    pub(crate) live_wake: Arc<tokio::sync::Notify>,
+    pub(crate) live_poll: Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -108,6 +118,9 @@ impl Store {
             backend,
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             statements,
+            live: Arc::new(tokio::sync::OnceCell::new()),
+            live_wake: Arc::new(tokio::sync::Notify::new()),
+            live_poll: options.live_poll_interval,
         })
     }
 
@@ -184,7 +197,7 @@ impl Store {
             ..Default::default()
         };
         let txn = self.db.begin_with_options(options).await?;
-        Ok(WriteTx { txn, _guard: guard })
+        Ok(WriteTx { txn, _guard: guard, outbox: Outbox::default(), wake: self.live_wake.clone() })
     }
 
     /// Creates a database on this PostgreSQL server (benchmarks, operators'
@@ -229,12 +242,26 @@ impl Store {
 pub struct WriteTx {
     pub(crate) txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
+    /// Live events of this transaction, written by the commit.
+    outbox: Outbox,
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl WriteTx {
+    /// Writes the queued live events, commits, and wakes this process's
+    /// live reader.
     pub async fn commit(self) -> StoreResult<()> {
+        let wrote = self.outbox.flush(&self.txn, self.txn.get_database_backend()).await?;
         self.txn.commit().await?;
+        if wrote {
+            self.wake.notify_one();
+        }
         Ok(())
+    }
+
+    /// Queues a live event: written with the transaction, or not at all.
+    pub(crate) fn emit(&self, org: goalgraph_domain::OrganizationId, body: goalgraph_domain::live::LiveBody) {
+        self.outbox.push(org, body);
     }
 
     pub fn conn(&self) -> &DatabaseTransaction {

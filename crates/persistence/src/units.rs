@@ -373,6 +373,8 @@ impl Store {
         active.version = Set(version + 1);
         active.updated_at = Set(now());
         let m = active.update(tx.conn()).await?;
+        // Subtrees moved: who manages and who belongs where changed for many.
+        self.emit_directory(&tx, org, None);
         tx.commit().await?;
         convert::unit(m)
     }
@@ -468,6 +470,7 @@ impl Store {
             .exec(tx.conn())
             .await?;
         }
+        self.emit_directory(&tx, org, None);
         tx.commit().await?;
         Ok(unit)
     }

@@ -21,6 +21,7 @@ mod kpi_measurements;
 mod kpi_status_agreement;
 mod kpi_visibility;
 mod lineage;
+mod live;
 mod paging;
 mod people;
 mod periods;
@@ -58,6 +59,10 @@ use kpi_measurements::{
 use kpi_status_agreement::{breached_since_by_hand, kpi_states_agree_with_the_domain};
 use kpi_visibility::people_kpis_are_seen_by_hr_admin_and_line_managers_only;
 use lineage::managed_units_and_lineage;
+use live::{
+    alignment_and_directory_changes_are_events, delivery_costs_the_same_for_one_or_a_thousand_subscribers,
+    live_events_follow_each_committed_change,
+};
 use paging::{bad_cursors_are_rejected, pages_follow_the_cursor, search_matches_literally};
 use people::{
     deactivated_people_do_not_resolve, emails_are_unique_per_tenant_and_lower_cased, managers_form_no_loop,
@@ -118,4 +123,31 @@ goalgraph_testkit::db_tests!(
     breached_since_by_hand,
     people_kpis_are_seen_by_hr_admin_and_line_managers_only,
     concurrent_retries_write_once,
+    live_events_follow_each_committed_change,
+    alignment_and_directory_changes_are_events,
+    delivery_costs_the_same_for_one_or_a_thousand_subscribers,
 );
+
+/// Cases only PostgreSQL has: transactions committing out of order,
+/// LISTEN/NOTIFY connections, replicas on one database.
+mod postgres_only {
+    use goalgraph_testkit::{Backend, TestDb};
+
+    macro_rules! pg_only {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(goalgraph_pg_tests), ignore = "TEST_DATABASE_URL is unset: PostgreSQL suite skipped")]
+                async fn $name() {
+                    super::live::$name(TestDb::new(Backend::Postgres).await).await
+                }
+            )*
+        };
+    }
+
+    pg_only!(
+        a_transaction_committing_late_is_delivered,
+        a_lost_listener_connection_loses_no_event,
+        replicas_on_one_database_share_events,
+    );
+}

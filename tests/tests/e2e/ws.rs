@@ -372,6 +372,39 @@ pub async fn ws_runs_queries_and_mutations_as_next_then_complete(db: TestDb) {
     // A client's `complete` for an ended operation is ignored.
     ws.complete("q").await;
     ws.round_trip().await;
+
+    // A client's `complete` cancels: read together with its subscribe, the
+    // operation may or may not have produced its `next`, but the server never
+    // completes it, and the id is free at once.
+    ws.send_burst(&[
+        WsClient::subscribe_message("c", WHO_AM_I, json!({})),
+        json!({ "type": "complete", "id": "c" }),
+        json!({ "type": "ping" }),
+    ])
+    .await;
+    loop {
+        let message = ws.next_message(WS_TIMEOUT).await;
+        match message["type"].as_str() {
+            Some("pong") => break,
+            Some("next") if message["id"] == "c" => {}
+            _ => panic!("unexpected {message}"),
+        }
+    }
+    // (A `next` of the cancelled one may still be on its way: only the new
+    // one completes.)
+    ws.subscribe("c", WHO_AM_I, json!({})).await;
+    let mut nexts = 0;
+    loop {
+        let message = ws.next_message(WS_TIMEOUT).await;
+        assert_eq!(message["id"], "c", "{message}");
+        match message["type"].as_str() {
+            Some("next") => nexts += 1,
+            Some("complete") => break,
+            _ => panic!("unexpected {message}"),
+        }
+    }
+    assert!(nexts >= 1, "the reused id ran");
+    ws.round_trip().await;
     server.stop().await;
 }
 

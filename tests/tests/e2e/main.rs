@@ -11,6 +11,7 @@ mod http;
 mod idp;
 mod integrations;
 mod kpis;
+mod live;
 mod ops;
 mod tenancy;
 mod tokens;
@@ -27,6 +28,7 @@ use http::{
 use idp::{external_provider_keys_rotate_without_restart, external_provider_roles_and_claims};
 use integrations::integration_keys_do_what_their_scopes_name;
 use kpis::measurements_drive_linked_goals_and_insights;
+use live::{every_subscription_delivers_over_a_websocket, subscribers_see_only_what_the_policy_lets_them};
 use ops::{
     health_and_readiness, metrics_labels_are_bounded, metrics_labels_ignore_unknown_methods,
     readiness_fails_with_pending_migrations,
@@ -44,6 +46,8 @@ use ws::{
 };
 
 goalgraph_testkit::db_tests!(
+    every_subscription_delivers_over_a_websocket,
+    subscribers_see_only_what_the_policy_lets_them,
     integration_keys_do_what_their_scopes_name,
     measurements_drive_linked_goals_and_insights,
     invalid_tokens_are_refused_before_execution,
@@ -89,5 +93,11 @@ mod postgres_only {
     #[cfg_attr(not(goalgraph_pg_tests), ignore = "TEST_DATABASE_URL is unset: PostgreSQL suite skipped")]
     async fn readiness_fails_when_the_database_disappears() {
         super::ops::readiness_fails_when_the_database_disappears(TestDb::new(Backend::Postgres).await).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(goalgraph_pg_tests), ignore = "TEST_DATABASE_URL is unset: PostgreSQL suite skipped")]
+    async fn replicas_share_events_and_lose_none() {
+        super::live::replicas_share_events_and_lose_none(TestDb::new(Backend::Postgres).await).await
     }
 }

@@ -153,6 +153,19 @@ pub async fn ws_closes_4409_on_a_reused_running_id(db: TestDb) {
     let subscribe = WsClient::subscribe_message("same", WHO_AM_I, json!({}));
     ws.send_burst(&[subscribe.clone(), subscribe]).await;
     assert_eq!(ws.expect_close(SOON).await, (4409, "Subscriber for same already exists".to_owned()));
+
+    // A subscription runs until the client completes it: its id is taken
+    // until then, and free right after.
+    let company = server.company_unit_id(&token).await;
+    let live = "subscription($u: ID) { keyResultProgress(unitId: $u) { cursor } }";
+    let mut ws = server.ws_session(&token).await;
+    ws.subscribe("live", live, json!({ "u": company })).await;
+    ws.complete("live").await;
+    ws.round_trip().await;
+    ws.subscribe("live", live, json!({ "u": company })).await;
+    ws.round_trip().await;
+    ws.subscribe("live", live, json!({ "u": company })).await;
+    assert_eq!(ws.expect_close(SOON).await, (4409, "Subscriber for live already exists".to_owned()));
     server.stop().await;
 }
 
@@ -417,6 +430,14 @@ pub async fn ws_sends_request_errors_as_error_messages(db: TestDb) {
         ("a parse error", "{ viewer {", None),
         ("an unknown operation", "query A { viewer { name } }", Some("B")),
         ("a variable of the wrong type", "query($n: Int!) { organization { name } }", None),
+        // A subscription whose resolver refuses to start: its error has a
+        // path, but no event was ever sent.
+        ("a subscription that cannot start", "subscription { keyResultProgress { cursor } }", None),
+        (
+            "a subscription to a malformed id",
+            "subscription { keyResultProgress(keyResultId: \"x\") { cursor } }",
+            None,
+        ),
     ] {
         let mut payload = json!({ "query": query, "variables": { "n": "x" } });
         if let Some(name) = operation {

@@ -95,7 +95,7 @@ async fn events(
     let org = d.ctx.actor.organization_id;
     let hub = d.store.live().await?;
     let mut sub = hub.subscribe(org, route);
-    let mut principal = Principal::new(d, hub.directory_version(org));
+    let mut principal = Principal::new(d, hub.directory_version(org, d.ctx.actor.person_id()));
     let replay = match after {
         Some(after) => match d.store.live_replay(org, route, after, sub.start).await? {
             Ok(events) => events,
@@ -157,7 +157,8 @@ async fn visible(
     d: &Delivery,
 ) -> ApiResult<bool> {
     let org = d.event.organization_id;
-    let Some(actor) = principal.current(hub.directory_version(org)).await? else {
+    let Some(actor) = principal.current(hub.directory_version(org, principal.actor.person_id())).await?
+    else {
         return Err(ApiError::Unauthenticated);
     };
     let resource = match &d.event.body {

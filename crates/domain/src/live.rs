@@ -224,6 +224,7 @@ pub struct LiveEvent {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

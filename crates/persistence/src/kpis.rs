@@ -461,9 +461,8 @@ impl Store {
         }
         self.refresh_linked_key_results(&tx, org, KpiId(m.id), None).await?;
         let after = self.latest_point(tx.conn(), org, KpiId(m.id), None).await?;
-        let facts = kpi_facts(&m);
         let kpi = convert::kpi(m)?;
-        self.emit_kpi(&tx, org, &kpi, facts, before, after, checked.len() as u64).await?;
+        self.emit_kpi(&tx, &kpi, before, after, checked.len() as u64).await?;
         tx.commit().await?;
         Ok(Recorded { kpi, written: checked.len() as u64, replayed: false })
     }

@@ -271,7 +271,14 @@ impl Delivery {
 struct Routing {
     routes: HashMap<(OrganizationId, Route), broadcast::Sender<Arc<Delivery>>>,
     position: EventCursor,
-    directory: HashMap<OrganizationId, u64>,
+    directory: HashMap<OrganizationId, DirectoryVersions>,
+}
+
+/// Directory changes read so far: tenant-wide ones, and one person's.
+#[derive(Default)]
+struct DirectoryVersions {
+    all: u64,
+    people: HashMap<goalgraph_domain::PersonId, u64>,
 }
 
 pub(crate) struct HubInner {
@@ -313,11 +320,16 @@ impl LiveHub {
         Subscription { receiver, start }
     }
 
-    /// Bumped whenever roles, units or line managers of the tenant change:
-    /// a cached actor older than this is rebuilt before its next decision.
-    pub fn directory_version(&self, org: OrganizationId) -> u64 {
+    /// Goes up whenever a directory change reaches `person`'s actor (their
+    /// roles, unit or active flag; the tenant's unit tree or line managers):
+    /// a cached actor of an older version is rebuilt before its next
+    /// decision. `None`: tenant-wide changes only (integrations).
+    pub fn directory_version(&self, org: OrganizationId, person: Option<goalgraph_domain::PersonId>) -> u64 {
         let routing = self.inner.routing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        routing.directory.get(&org).copied().unwrap_or(0)
+        routing
+            .directory
+            .get(&org)
+            .map_or(0, |v| v.all + person.and_then(|p| v.people.get(&p).copied()).unwrap_or(0))
     }
 
     /// The cursor of the newest event routed.
@@ -329,6 +341,25 @@ impl LiveHub {
     pub async fn wait_for(&self, cursor: EventCursor) {
         let mut rx = self.inner.position.subscribe();
         let _ = rx.wait_for(|p| *p >= cursor).await;
+    }
+
+    /// Resolves once every event committed before the call has been routed
+    /// (tests and benchmarks: a subscriber registered afterwards hears only
+    /// of later changes).
+    pub async fn caught_up(&self, store: &Store) -> StoreResult<()> {
+        let backend = store.db_backend();
+        let head = store
+            .db
+            .query_one_raw(stmt(
+                backend,
+                "SELECT tx, seq FROM live_events ORDER BY tx DESC, seq DESC LIMIT 1",
+                vec![],
+            ))
+            .await?;
+        if let Some(row) = head {
+            self.wait_for(EventCursor { tx: row.try_get("", "tx")?, seq: row.try_get("", "seq")? }).await;
+        }
+        Ok(())
     }
 
     /// Outbox reads so far (statements, each for any number of subscribers).
@@ -354,8 +385,12 @@ impl LiveHub {
             let mut routing = self.inner.routing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             for event in events {
                 let org = event.organization_id;
-                if let LiveBody::Directory { .. } = event.body {
-                    *routing.directory.entry(org).or_insert(0) += 1;
+                if let LiveBody::Directory { person_id } = event.body {
+                    let versions = routing.directory.entry(org).or_default();
+                    match person_id {
+                        Some(p) => *versions.people.entry(p).or_insert(0) += 1,
+                        None => versions.all += 1,
+                    }
                     continue;
                 }
                 let targets = routes_of(&event.body);
@@ -645,13 +680,17 @@ impl Store {
     pub(crate) async fn emit_kpi(
         &self,
         tx: &crate::store::WriteTx,
-        org: OrganizationId,
         kpi: &goalgraph_domain::kpi::Kpi,
-        facts: goalgraph_domain::policy::KpiFacts,
         before: Option<goalgraph_domain::kpi::Point>,
         after: Option<goalgraph_domain::kpi::Point>,
         points: u64,
     ) -> StoreResult<()> {
+        let org = kpi.organization_id;
+        let facts = goalgraph_domain::policy::KpiFacts {
+            unit: kpi.unit_id,
+            owner: kpi.owner_id,
+            sensitive: kpi.category == goalgraph_domain::kpi::KpiCategory::People,
+        };
         let now = Utc::now();
         let status = |p| goalgraph_domain::kpi::kpi_status(p, &kpi.range, &kpi.tolerance, kpi.cadence, now);
         let change = goalgraph_domain::live::KpiChange {

@@ -68,7 +68,7 @@ impl App {
         };
         let keys = KeyStore::load(&config.auth).await?;
         keys.spawn_refresh();
-        spawn_housekeeping(store.clone());
+        spawn_housekeeping(store.clone(), config.live_retention_hours.max(1));
         let schema = goalgraph_api::build_schema();
         let state = Arc::new(AppState { store, schema, keys, config: Arc::new(config) });
         Ok(Self { state, local_keys })
@@ -138,9 +138,10 @@ impl Drop for RunningServer {
     }
 }
 
-/// Prunes idempotency keys older than 30 days, hourly. Any replica may
-/// do it: the delete is idempotent.
-fn spawn_housekeeping(store: Store) {
+/// Hourly: prunes idempotency keys older than 30 days and live events
+/// older than the retention. Any replica may do it: the deletes are
+/// idempotent.
+fn spawn_housekeeping(store: Store, live_retention_hours: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
@@ -149,6 +150,11 @@ fn spawn_housekeeping(store: Store) {
                 Ok(n) if n > 0 => tracing::info!(pruned = n, "idempotency keys older than 30 days removed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "pruning idempotency keys failed"),
+            }
+            match store.prune_live_events(chrono::Duration::hours(i64::from(live_retention_hours))).await {
+                Ok(n) if n > 0 => tracing::info!(pruned = n, "live events past their retention removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning live events failed"),
             }
         }
     });

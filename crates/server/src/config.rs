@@ -49,6 +49,9 @@ pub struct Config {
     pub ws_send_buffer: usize,
     /// Operations running at once on one WebSocket connection.
     pub ws_max_operations: usize,
+    /// Hours live events stay in the outbox for subscribers that resume
+    /// with a cursor; older ones are pruned hourly (at least 1).
+    pub live_retention_hours: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -77,6 +80,7 @@ impl Default for Config {
             ws_ping_interval_seconds: 30.0,
             ws_send_buffer: 256,
             ws_max_operations: 100,
+            live_retention_hours: 24,
         }
     }
 }

@@ -181,6 +181,8 @@ fn id(node: NodeType, uuid: uuid::Uuid) -> Value {
 /// registered it with the live hub (`subscribers` goes up by one).
 async fn subscribe(server: &TestServer, token: &str, query: &str, vars: Value) -> WsClient {
     let hub = server.store().live().await.unwrap();
+    // The fixture's own events are history, not news for this subscriber.
+    hub.caught_up(server.store()).await.unwrap();
     let before = hub.subscribers();
     let mut ws = server.ws_session(token).await;
     ws.subscribe("s", query, vars).await;

@@ -1,215 +1,138 @@
 //! `goalgraph-bench`: starts goalgraph against a fresh database (SQLite in a
 //! temporary directory, or the PostgreSQL server `--database-url` names, in
-//! a database of its own), drives it over HTTP and prints, per workload,
-//! the median and spread of its runs and the throughput.
+//! a database of its own), drives it over HTTP and WebSocket and prints, per
+//! workload, its figures.
 //!
-//! Workloads:
+//! Workloads (`--workload`, default all):
 //! - `ingest`: one `recordKpiMeasurements` request of N points (100,000 by
-//!   default), a fresh KPI per run.
+//!   default), a fresh KPI per run, against a server in this process; the
+//!   median and spread of the runs and the throughput.
+//! - `live`: 1,000 and 10,000 subscribers (`--subscribers`) of one key
+//!   result's `keyResultProgress`, each its own WebSocket, against a server
+//!   in a separate process (this executable, `serve-live`); delivery
+//!   latency p50/p99 from commit to client, SQL statements per event (with
+//!   0 subscribers too) and resident memory per idle connection, beside the
+//!   goals.
 //!
-//! `--smoke` runs everything tiny and fails when a workload errs or has no
-//! throughput, so CI keeps the runner from rotting. Timings belong here,
-//! never in tests.
+//! `--smoke` runs everything tiny and fails when a workload errs, misses a
+//! delivery or has no throughput, so CI keeps the runner from rotting.
+//! Timings belong here, never in tests.
 
-use clap::Parser;
-use goalgraph_api::ids::{NodeType, encode_id};
-use goalgraph_domain::model::RoleSet;
-use goalgraph_persistence::{NewOrganization, Store, StoreOptions};
-use goalgraph_server::{Config, RunningServer};
-use serde_json::json;
+mod db;
+mod ingest;
+mod live;
+mod report;
+mod serve;
+mod ws;
+
+use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+type Fallible<T> = Result<T, String>;
 
 #[derive(Debug, Parser)]
-#[command(name = "goalgraph-bench", about = "Benchmarks goalgraph over HTTP")]
+#[command(name = "goalgraph-bench", about = "Benchmarks goalgraph over HTTP and WebSocket")]
 struct Args {
-    /// Tiny sizes, few runs; exits non-zero on any error or zero throughput.
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Tiny sizes, few runs; exits non-zero on any error, missed delivery or
+    /// zero throughput.
     #[arg(long)]
     smoke: bool,
     /// A PostgreSQL server URL (its maintenance database); default: SQLite.
     #[arg(long, env = "BENCH_DATABASE_URL")]
     database_url: Option<String>,
+    /// Which workload to run.
+    #[arg(long, value_enum, default_value_t = Workload::All)]
+    workload: Workload,
     /// Points per ingestion request.
     #[arg(long, default_value_t = 100_000)]
     points: usize,
     /// Runs per workload (the median is reported).
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Subscriber counts of the live workload (0 is always measured first).
+    #[arg(long, value_delimiter = ',', default_values_t = [1_000, 10_000])]
+    subscribers: Vec<usize>,
+    /// Timed check-ins per subscriber count.
+    #[arg(long, default_value_t = 30)]
+    events: usize,
+    /// Milliseconds between check-ins.
+    #[arg(long, default_value_t = 200)]
+    interval_ms: u64,
+    /// WebSocket connections opened at once.
+    #[arg(long, default_value_t = 200)]
+    connect_concurrency: usize,
 }
 
-struct Report {
-    workload: String,
-    runs: Vec<Duration>,
-    units_per_run: usize,
-    unit: &'static str,
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The live workload's server process (started by the bench itself).
+    #[command(hide = true)]
+    ServeLive(serve::ServeArgs),
 }
 
-impl Report {
-    fn print(&self) {
-        let mut sorted = self.runs.clone();
-        sorted.sort();
-        let median = sorted[sorted.len() / 2];
-        let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
-        let rate = self.units_per_run as f64 / median.as_secs_f64();
-        println!(
-            "{:<28} median {:>9.1} ms  min {:>9.1} ms  max {:>9.1} ms  {:>12.0} {}/s  ({} runs)",
-            self.workload,
-            median.as_secs_f64() * 1000.0,
-            min.as_secs_f64() * 1000.0,
-            max.as_secs_f64() * 1000.0,
-            rate,
-            self.unit,
-            self.runs.len()
-        );
-    }
-
-    fn throughput(&self) -> f64 {
-        let mut sorted = self.runs.clone();
-        sorted.sort();
-        self.units_per_run as f64 / sorted[sorted.len() / 2].as_secs_f64()
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    All,
+    Ingest,
+    Live,
 }
 
-type Fallible<T> = Result<T, String>;
-
-/// A database for the run: a temporary SQLite file, or a new PostgreSQL
-/// database created (and dropped) on the given server.
-struct BenchDb {
-    url: String,
-    _dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
-}
-
-async fn bench_db(server_url: Option<&str>) -> Fallible<BenchDb> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    match server_url {
-        None => Ok(BenchDb {
-            url: format!("sqlite://{}", dir.path().join("bench.db").display()),
-            _dir: dir,
-            pg: None,
-        }),
-        Some(admin) => {
-            let name = format!("goalgraph_bench_{}", std::process::id());
-            let store = admin_store(admin).await?;
-            store.drop_database(&name).await.map_err(|e| e.to_string())?;
-            store.create_database(&name).await.map_err(|e| e.to_string())?;
-            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
-            Ok(BenchDb { url: format!("{base}/{name}"), _dir: dir, pg: Some((admin.to_owned(), name)) })
-        }
+impl Workload {
+    fn includes(self, other: Workload) -> bool {
+        self == Workload::All || self == other
     }
 }
 
-async fn admin_store(url: &str) -> Fallible<Store> {
-    Store::connect(url, &StoreOptions { max_connections: 1, ..Default::default() })
-        .await
-        .map_err(|e| e.to_string())
-}
-
-async fn drop_db(db: &BenchDb) {
-    if let Some((admin, name)) = &db.pg
-        && let Ok(store) = admin_store(admin).await
-    {
-        let _ = store.drop_database(name).await;
-    }
-}
-
-async fn ingest(
-    server: &RunningServer,
-    token: &str,
-    unit: &str,
-    owner: &str,
-    points: usize,
-    runs: usize,
-) -> Fallible<Report> {
-    let client = reqwest::Client::new();
-    let post =
-        |body: serde_json::Value| client.post(server.url("/graphql")).bearer_auth(token).json(&body).send();
-    let now = chrono::Utc::now();
-    let mut times = Vec::with_capacity(runs);
-    for run in 0..runs {
-        let created = post(json!({
-            "query": "mutation($u: ID!, $o: ID!, $n: String!) { createKpi(input: { unitId: $u, ownerId: $o, name: $n, \
-                      category: OPERATIONAL, direction: HIGHER_IS_BETTER, healthyLower: 99, cadence: DAILY }) { kpi { id } } }",
-            "variables": { "u": unit, "o": owner, "n": format!("Ingest {run}") },
-        }))
-        .await
-        .map_err(|e| e.to_string())?
-        .json::<serde_json::Value>()
-        .await
-        .map_err(|e| e.to_string())?;
-        let kpi = created["data"]["createKpi"]["kpi"]["id"].clone();
-        if kpi.is_null() {
-            return Err(format!("createKpi failed: {created}"));
-        }
-        let pts: Vec<serde_json::Value> = (0..points)
-            .map(|i| json!({ "observedAt": (now - chrono::Duration::seconds(i as i64 * 60)).to_rfc3339(), "value": 99.0 + (i % 10) as f64 * 0.1 }))
-            .collect();
-        let body = json!({
-            "query": "mutation($k: ID!, $p: [MeasurementPointInput!]!) { recordKpiMeasurements(input: { kpiId: $k, points: $p }) { written } }",
-            "variables": { "k": kpi, "p": pts },
-        });
-        let started = Instant::now();
-        let reply = post(body)
-            .await
-            .map_err(|e| e.to_string())?
-            .json::<serde_json::Value>()
-            .await
-            .map_err(|e| e.to_string())?;
-        times.push(started.elapsed());
-        if reply["data"]["recordKpiMeasurements"]["written"] != json!(points) {
-            return Err(format!(
-                "ingestion failed: {}",
-                reply.to_string().chars().take(400).collect::<String>()
-            ));
-        }
-    }
-    Ok(Report {
-        workload: format!("ingest {points} points"),
-        runs: times,
-        units_per_run: points,
-        unit: "points",
-    })
-}
-
-async fn run(args: Args) -> Fallible<Vec<Report>> {
+async fn run(args: Args) -> Fallible<()> {
     let (points, runs) = if args.smoke { (1_000, 2) } else { (args.points, args.runs.max(1)) };
-    let db = bench_db(args.database_url.as_deref()).await?;
-    let data_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let config = Config {
-        data_dir: data_dir.path().to_owned(),
-        database_url: Some(secrecy::SecretString::from(db.url.clone())),
-        bind: "127.0.0.1:0".to_owned(),
-        log_level: "warn".to_owned(),
-        ..Config::default()
+    let live = if args.smoke {
+        live::LiveOptions {
+            sizes: vec![20],
+            events: 3,
+            interval: Duration::from_millis(200),
+            concurrency: 20,
+        }
+    } else {
+        live::LiveOptions {
+            sizes: args.subscribers.clone(),
+            events: args.events.max(1),
+            interval: Duration::from_millis(args.interval_ms),
+            concurrency: args.connect_concurrency.max(1),
+        }
     };
-    let server = RunningServer::start(config).await.map_err(|e| e.to_string())?;
-    let store = server.state.store.clone();
-    let (_, company, admin) = store
-        .create_organization(NewOrganization {
-            name: "Bench Corp".into(),
-            slug: Some("bench".into()),
-            time_zone: None,
-            admin_name: "Bench Admin".into(),
-            admin_email: "admin@bench.example".into(),
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    let _ = store.person_actor(&admin, &RoleSet::default()).await.map_err(|e| e.to_string())?;
-    let keys = server.local_keys.clone().ok_or("no local keys")?;
-    let token = keys
-        .mint("goalgraph", "goalgraph", &admin.subject, "org", "bench", chrono::Duration::hours(1))
-        .map_err(|e| e.to_string())?;
-    let unit = encode_id(NodeType::Unit, company.id.0).0;
-    let owner = encode_id(NodeType::Person, admin.id.0).0;
-    let reports = vec![ingest(&server, &token, &unit, &owner, points, runs).await?];
-    server.stop().await.map_err(|e| e.to_string())?;
-    drop_db(&db).await;
-    Ok(reports)
+    let db = db::bench_db(args.database_url.as_deref()).await?;
+    let data_dir = db.dir.path().join("server");
+    let database = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
+    let result = async {
+        let mut failures = Vec::new();
+        if args.workload.includes(Workload::Ingest) {
+            let report = ingest::run(&db.url, &data_dir, points, runs).await?;
+            report.print();
+            if args.smoke && (!report.throughput().is_finite() || report.throughput() <= 0.0) {
+                failures.push(format!("{}: no throughput", report.workload));
+            }
+        }
+        if args.workload.includes(Workload::Live) {
+            let figures = live::run(&db.url, &data_dir, &live).await?;
+            live::print(database, &live, &figures);
+            failures.extend(figures.iter().filter_map(live::Figures::failure));
+        }
+        if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
+    }
+    .await;
+    db::drop_db(&db).await;
+    result
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let smoke = args.smoke;
+    // Thousands of sockets in each process, the client's and the server's.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("warning: cannot raise the open-files limit: {e}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -217,17 +140,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
-        Ok(reports) => {
-            for r in &reports {
-                r.print();
-            }
-            if smoke && reports.iter().any(|r| r.throughput().is_nan() || r.throughput() <= 0.0) {
-                eprintln!("smoke: a workload had no throughput");
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
+    let outcome = match args.command {
+        Some(Command::ServeLive(serve_args)) => runtime.block_on(serve::serve(serve_args)),
+        None => runtime.block_on(run(args)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

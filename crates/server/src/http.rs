@@ -139,9 +139,10 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn metrics() -> Response {
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     match telemetry::metrics_handle() {
         Some(handle) => {
+            telemetry::record_store_counters(&state.store).await;
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render())
                 .into_response()
         }

@@ -1,6 +1,7 @@
 //! Logs (tracing) and metrics (Prometheus text).
 
 use crate::config::{Config, LogFormat};
+use goalgraph_persistence::Store;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use tracing_subscriber::EnvFilter;
@@ -66,4 +67,25 @@ fn describe() {
         "goalgraph_ws_closes_total",
         "Ended WebSocket connections by close code (the server's), client (the client closed) or lost."
     );
+    metrics::describe_counter!("goalgraph_sql_statements_total", "SQL statements the store has run.");
+    metrics::describe_counter!("goalgraph_live_events_total", "Live events the hub has routed.");
+    metrics::describe_counter!(
+        "goalgraph_live_outbox_reads_total",
+        "Reads of the live-event outbox (each for any number of subscribers)."
+    );
+    metrics::describe_gauge!("goalgraph_live_subscribers", "Live subscriptions listening to the hub.");
+}
+
+/// Copies the store's and the live hub's own counters into the recorder
+/// before a scrape: they count whether or not anyone scrapes. The recorder
+/// is per process, so with several servers in one process (tests) these
+/// show the store scraped last. Starting the hub here is harmless: a
+/// server that serves subscriptions starts it anyway.
+pub async fn record_store_counters(store: &Store) {
+    metrics::counter!("goalgraph_sql_statements_total").absolute(store.statement_count());
+    if let Ok(hub) = store.live().await {
+        metrics::counter!("goalgraph_live_events_total").absolute(hub.events());
+        metrics::counter!("goalgraph_live_outbox_reads_total").absolute(hub.reads());
+        metrics::gauge!("goalgraph_live_subscribers").set(hub.subscribers() as f64);
+    }
 }

@@ -1,0 +1,233 @@
+//! The server side of the live workload, run in a process of its own (the
+//! bench re-executes itself with the hidden `serve-live` subcommand), so
+//! that the load client's CPU and memory are not the server's and the
+//! server's resident memory can be read from /proc.
+//!
+//! It starts goalgraph on the database the parent created, starts the live
+//! hub, seeds a tenant with one key result, prints one JSON line on stdout
+//! ([`Ready`]) and serves until its stdin closes (the parent ended it or
+//! died) or it is killed.
+
+use crate::Fallible;
+use chrono::{Days, Utc};
+use goalgraph_api::ids::{NodeType, encode_id};
+use goalgraph_domain::model::{PeriodStatus, RoleSet};
+use goalgraph_domain::okr::{Measure, ObjectiveKind, ObjectiveStatus, Owner, Visibility};
+use goalgraph_persistence::{NewKeyResult, NewObjective, NewOrganization, NewPeriod, Store};
+use goalgraph_server::{Config, RunningServer};
+use serde_json::json;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The environment variable that hands the database URL to the child
+/// (not an argument: arguments are world-readable in /proc).
+const DATABASE_URL_ENV: &str = "GOALGRAPH_BENCH_SERVE_DATABASE_URL";
+
+/// How long the child may take to migrate, generate keys and seed.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Where the server keeps its development signing key.
+    #[arg(long)]
+    data_dir: PathBuf,
+    #[arg(long, env = DATABASE_URL_ENV, hide_env_values = true)]
+    database_url: String,
+}
+
+/// What the child prints once it serves.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    pub addr: SocketAddr,
+    pub token: String,
+    pub key_result_id: String,
+    pub pid: u32,
+}
+
+/// The child's side: serve until stdin closes.
+pub async fn serve(args: ServeArgs) -> Fallible<()> {
+    let config = Config {
+        data_dir: args.data_dir,
+        database_url: Some(secrecy::SecretString::from(args.database_url)),
+        bind: "127.0.0.1:0".to_owned(),
+        log_level: "warn".to_owned(),
+        ..Config::default()
+    };
+    let server = RunningServer::start(config).await.map_err(|e| e.to_string())?;
+    let store = server.state.store.clone();
+    // Started now, its reader task and first read are in the baseline, not
+    // in what the first subscriber seems to cost.
+    store.live().await.map_err(|e| e.to_string())?;
+    let slug = format!("live-{}", std::process::id());
+    let (subject, key_result_id) = seed(&store, &slug).await?;
+    let keys = server.local_keys.clone().ok_or("no local keys")?;
+    // A WebSocket closes when its token expires: long enough for any run.
+    let token = keys
+        .mint("goalgraph", "goalgraph", &subject, "org", &slug, chrono::Duration::hours(12))
+        .map_err(|e| e.to_string())?;
+    let line = json!({
+        "addr": server.addr.to_string(),
+        "token": token,
+        "keyResultId": key_result_id,
+        "pid": std::process::id(),
+    });
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}").and_then(|()| stdout.flush()).map_err(|e| format!("stdout: {e}"))?;
+    drop(stdout);
+    let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), server.stop()).await;
+    Ok(())
+}
+
+/// A tenant with an active period, a public company objective and one key
+/// result; returns the admin's subject and the key result's id.
+async fn seed(store: &Store, slug: &str) -> Fallible<(String, String)> {
+    let err = |e: goalgraph_persistence::StoreError| format!("seeding: {e}");
+    let (_, company, admin) = store
+        .create_organization(NewOrganization {
+            name: "Live Bench".into(),
+            slug: Some(slug.to_owned()),
+            time_zone: None,
+            admin_name: "Live Admin".into(),
+            admin_email: format!("admin@{slug}.example"),
+        })
+        .await
+        .map_err(err)?;
+    let actor = store.person_actor(&admin, &RoleSet::default()).await.map_err(err)?;
+    let today = Utc::now().date_naive();
+    let period = store
+        .create_period(
+            &actor,
+            NewPeriod {
+                name: "Bench quarter".into(),
+                start_date: today.checked_sub_days(Days::new(30)).unwrap_or(today),
+                end_date: today.checked_add_days(Days::new(60)).unwrap_or(today),
+            },
+        )
+        .await
+        .map_err(err)?;
+    store.transition_period(&actor, period.id, PeriodStatus::Active, None).await.map_err(err)?;
+    let objective = store
+        .create_objective(
+            &actor,
+            NewObjective {
+                period_id: period.id,
+                owner: Owner::Unit(company.id),
+                parent_id: None,
+                title: "Everyone watches this one".into(),
+                description: None,
+                kind: ObjectiveKind::Committed,
+                visibility: Visibility::Public,
+                progress_driver: None,
+                status: Some(ObjectiveStatus::Active),
+            },
+        )
+        .await
+        .map_err(err)?;
+    let kr = store
+        .create_key_result(
+            &actor,
+            NewKeyResult {
+                objective_id: objective.id,
+                owner_id: admin.id,
+                title: "Check-ins delivered live".into(),
+                measure: Measure::Increase,
+                start: 0.0,
+                target: 1_000_000.0,
+                unit_label: None,
+                weight: None,
+            },
+        )
+        .await
+        .map_err(err)?;
+    Ok((admin.subject, encode_id(NodeType::KeyResult, kr.id.0).0))
+}
+
+/// The parent's handle on a server process; killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub ready: Ready,
+}
+
+impl ServerProcess {
+    /// Starts this executable as `serve-live` and waits for its line.
+    pub async fn spawn(database_url: &str, data_dir: &Path) -> Fallible<Self> {
+        let exe = std::env::current_exe().map_err(|e| format!("the bench's own executable: {e}"))?;
+        let mut child = Command::new(exe)
+            .arg("serve-live")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env(DATABASE_URL_ENV, database_url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("starting the server process: {e}"))?;
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            return Err("the server process has no stdout".to_owned());
+        };
+        // From here on, dropping `process` kills the child.
+        let mut process = Self {
+            child,
+            ready: Ready {
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                token: String::new(),
+                key_result_id: String::new(),
+                pid: 0,
+            },
+        };
+        let read = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        });
+        let line = match tokio::time::timeout(READY_TIMEOUT, read).await {
+            Ok(Ok(Ok(line))) if !line.trim().is_empty() => line,
+            Ok(Ok(Ok(_))) => return Err("the server process exited before it was ready".to_owned()),
+            Ok(Ok(Err(e))) => return Err(format!("reading the server process's stdout: {e}")),
+            Ok(Err(e)) => return Err(format!("reading the server process's stdout: {e}")),
+            Err(_) => return Err(format!("the server process was not ready within {READY_TIMEOUT:?}")),
+        };
+        process.ready = parse_ready(&line)?;
+        if process.ready.pid != process.child.id() {
+            return Err(format!(
+                "the server says its pid is {}, not {}",
+                process.ready.pid,
+                process.child.id()
+            ));
+        }
+        Ok(process)
+    }
+
+    /// The server's resident memory (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> Fallible<u64> {
+        let path = format!("/proc/{}/status", self.ready.pid);
+        let status = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| format!("no VmRSS in {path}"))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn parse_ready(line: &str) -> Fallible<Ready> {
+    let bad = || format!("the server process printed {line:?}, not its address line");
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|_| bad())?;
+    Ok(Ready {
+        addr: v["addr"].as_str().and_then(|a| a.parse().ok()).ok_or_else(bad)?,
+        token: v["token"].as_str().ok_or_else(bad)?.to_owned(),
+        key_result_id: v["keyResultId"].as_str().ok_or_else(bad)?.to_owned(),
+        pid: v["pid"].as_u64().and_then(|p| u32::try_from(p).ok()).ok_or_else(bad)?,
+    })
+}

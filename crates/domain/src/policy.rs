@@ -757,6 +757,56 @@ mod tests {
         assert_eq!(outcome(authorize(&stranger, Action::Read, &objective(goal))), "not_found");
     }
 
+    /// Subscribing is reading: for every role and kind of object, the
+    /// decision is the same (hidden objects NOT_FOUND, nothing FORBIDDEN).
+    #[test]
+    fn subscribing_follows_reading() {
+        let t = tree();
+        let owner = placed(&t, t.east, &[Role::Member], &[]);
+        let actors = [
+            placed(&t, t.company, &[Role::Admin], &[]),
+            placed(&t, t.company, &[Role::Hr], &[]),
+            placed(&t, t.sales, &[Role::Manager], &[t.sales]),
+            placed(&t, t.west, &[Role::Manager], &[t.west]),
+            placed(&t, t.east, &[Role::Member], &[]),
+            placed(&t, t.west, &[Role::Member], &[]),
+            placed(&t, t.east, &[Role::Viewer], &[]),
+            owner.clone(),
+            integration(t.org, &[Scope::OkrRead]),
+            integration(t.org, &[Scope::KpiWrite]),
+        ];
+        let mut resources = vec![Resource::Period { organization_id: t.org }];
+        let mut hidden = 0;
+        for visibility in Visibility::ALL {
+            let goal =
+                GoalFacts { owning_unit: t.east, owner_person: owner.person_id(), visibility: *visibility };
+            resources.push(Resource::Objective { organization_id: t.org, goal });
+            resources.push(Resource::KeyResult {
+                organization_id: t.org,
+                goal,
+                owner: owner.person_id().unwrap_or_default(),
+            });
+        }
+        for sensitive in [false, true] {
+            let kpi = KpiFacts { unit: t.east, owner: owner.person_id().unwrap_or_default(), sensitive };
+            resources.push(Resource::Kpi { organization_id: t.org, kpi });
+        }
+        for actor in &actors {
+            for resource in &resources {
+                let read = outcome(authorize(actor, Action::Read, resource));
+                assert_eq!(
+                    outcome(authorize(actor, Action::Subscribe, resource)),
+                    read,
+                    "{actor:?} {resource:?}"
+                );
+                assert_ne!(read, "forbidden");
+                hidden += usize::from(read == "not_found");
+            }
+        }
+        // The control: some of these are hidden from some actors.
+        assert!(hidden > 10, "only {hidden} hidden pairs: the cases do not exercise visibility");
+    }
+
     /// Hand-written from the product brief: PEOPLE KPIs for HR, ADMIN and
     /// line managers of the owning unit only; other KPIs for everyone.
     #[test]

@@ -137,7 +137,7 @@ pub async fn run(
     for n in sizes {
         let server = ServerProcess::spawn(database_url, data_dir).await?;
         let measured = measure(&server, n, options).await;
-        drop(server);
+        server.stop().await;
         figures.push(measured.map_err(|e| format!("live, {n} subscribers: {e}"))?);
     }
     Ok(figures)

@@ -5,8 +5,9 @@
 //!
 //! It starts goalgraph on the database the parent created, starts the live
 //! hub, seeds a tenant with one key result, prints one JSON line on stdout
-//! ([`Ready`]) and serves until its stdin closes (the parent ended it or
-//! died) or it is killed.
+//! ([`Ready`]) and serves until its stdin closes (the parent is done or
+//! died) or it is killed. `GOALGRAPH_BENCH_SERVER_WRAPPER` runs it under
+//! a profiler.
 
 use crate::Fallible;
 use chrono::{Days, Utc};
@@ -26,8 +27,17 @@ use std::time::Duration;
 /// (not an argument: arguments are world-readable in /proc).
 const DATABASE_URL_ENV: &str = "GOALGRAPH_BENCH_SERVE_DATABASE_URL";
 
+/// A command the server process is started under, for profiling: e.g.
+/// `heaptrack -o /tmp/server` or `perf record -g -o /tmp/perf.data --`
+/// (split at whitespace; the server's own pid comes from its line).
+const WRAPPER_ENV: &str = "GOALGRAPH_BENCH_SERVER_WRAPPER";
+
 /// How long the child may take to migrate, generate keys and seed.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long a server may take to exit once its stdin closed (a profiler
+/// under it writes its data then).
+const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -156,7 +166,17 @@ impl ServerProcess {
     /// Starts this executable as `serve-live` and waits for its line.
     pub async fn spawn(database_url: &str, data_dir: &Path) -> Fallible<Self> {
         let exe = std::env::current_exe().map_err(|e| format!("the bench's own executable: {e}"))?;
-        let mut child = Command::new(exe)
+        let wrapper = std::env::var(WRAPPER_ENV).unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
             .arg("serve-live")
             .arg("--data-dir")
             .arg(data_dir)
@@ -180,19 +200,32 @@ impl ServerProcess {
                 pid: 0,
             },
         };
-        let read = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        // The first JSON line is the server's; anything else (a profiler's
+        // chatter) goes to stderr, and so does the rest, so that no writer
+        // meets a closed pipe.
+        let (line_tx, line_rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut line_tx = Some(line_tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                match line_tx.take() {
+                    Some(tx) if line.trim_start().starts_with('{') => {
+                        let _ = tx.send(line);
+                    }
+                    rest => {
+                        line_tx = rest;
+                        eprintln!("{line}");
+                    }
+                }
+            }
         });
-        let line = match tokio::time::timeout(READY_TIMEOUT, read).await {
-            Ok(Ok(Ok(line))) if !line.trim().is_empty() => line,
-            Ok(Ok(Ok(_))) => return Err("the server process exited before it was ready".to_owned()),
-            Ok(Ok(Err(e))) => return Err(format!("reading the server process's stdout: {e}")),
-            Ok(Err(e)) => return Err(format!("reading the server process's stdout: {e}")),
+        let line = match tokio::time::timeout(READY_TIMEOUT, line_rx).await {
+            Ok(Ok(line)) => line,
+            Ok(Err(_)) => return Err("the server process exited before it was ready".to_owned()),
             Err(_) => return Err(format!("the server process was not ready within {READY_TIMEOUT:?}")),
         };
         process.ready = parse_ready(&line)?;
-        if process.ready.pid != process.child.id() {
+        if wrapper.trim().is_empty() && process.ready.pid != process.child.id() {
             return Err(format!(
                 "the server says its pid is {}, not {}",
                 process.ready.pid,
@@ -200,6 +233,20 @@ impl ServerProcess {
             ));
         }
         Ok(process)
+    }
+
+    /// Closes the server's stdin, which stops it, and kills it if it is
+    /// still there after [`EXIT_TIMEOUT`].
+    pub async fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let deadline = std::time::Instant::now() + EXIT_TIMEOUT;
+        while std::time::Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Dropping it kills it.
     }
 
     /// The server's resident memory (VmRSS), in KiB.

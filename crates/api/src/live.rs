@@ -84,12 +84,14 @@ impl Principal {
 }
 
 /// Events of `route` the subscriber may see, from after `after` (replayed
-/// from the outbox) or from now, in cursor order, each at most once.
-async fn events(
+/// from the outbox) or from now, in cursor order, each at most once, each
+/// rendered with the subscriber's actor as it is at delivery.
+async fn events<T: Send + 'static>(
     ctx: &Context<'_>,
     route: Route,
     after: Option<String>,
-) -> ApiResult<BoxStream<'static, ApiResult<Arc<Delivery>>>> {
+    mut render: impl FnMut(&Actor, Arc<Delivery>) -> T + Send + 'static,
+) -> ApiResult<BoxStream<'static, ApiResult<T>>> {
     let d = data(ctx)?;
     let after = after.as_deref().map(decode_event_cursor).transpose()?;
     let org = d.ctx.actor.organization_id;
@@ -116,7 +118,7 @@ async fn events(
             last = last.max(event.cursor);
             let delivery = Arc::new(Delivery::new(event));
             match visible(&mut principal, &hub, &delivery).await {
-                Ok(true) => yield Ok(delivery),
+                Ok(true) => yield Ok(render(&principal.actor, delivery)),
                 Ok(false) => {}
                 Err(e) => { yield Err(e); return; }
             }
@@ -140,7 +142,7 @@ async fn events(
             }
             last = delivery.event.cursor;
             match visible(&mut principal, &hub, &delivery).await {
-                Ok(true) => yield Ok(delivery),
+                Ok(true) => yield Ok(render(&principal.actor, delivery)),
                 Ok(false) => {}
                 Err(e) => { yield Err(e); return; }
             }
@@ -444,10 +446,11 @@ async fn key_result_progress(
         _ => return Err(ApiError::Internal),
     };
     let settings = d.ctx.settings.clone();
-    let stream = events(ctx, route, after).await?;
-    Ok(Box::pin(futures_util::StreamExt::map(stream, move |r| {
-        r.map(|delivery| KeyResultProgressEvent { delivery, settings: settings.clone() })
-    })))
+    events(ctx, route, after, move |_, delivery| KeyResultProgressEvent {
+        delivery,
+        settings: settings.clone(),
+    })
+    .await
 }
 
 /// Fires when an objective's progress or health changes, including
@@ -468,7 +471,7 @@ async fn objective_progress(
     // What the subscriber knows when it starts: only changes from here
     // on are news.
     let mut last = store.objective_numbers(org, &[id], &settings, Utc::now()).await?.remove(&id);
-    let mut stream = events(ctx, Route::Objective(id), after.clone()).await?;
+    let mut stream = events(ctx, Route::Objective(id), after.clone(), |_, d| d).await?;
     let resuming = after.is_some();
     Ok(Box::pin(async_stream::stream! {
         let mut first = true;
@@ -529,8 +532,7 @@ async fn kpi_status(
     } else {
         return Err(ApiError::Internal);
     };
-    let stream = events(ctx, route, after).await?;
-    Ok(Box::pin(futures_util::StreamExt::map(stream, |r| r.map(KpiStatusEvent))))
+    events(ctx, route, after, |_, d| KpiStatusEvent(d)).await
 }
 
 /// Objectives of a period created, re-parented, finished or cancelled,
@@ -541,35 +543,31 @@ async fn alignment_changed(
     after: Option<String>,
 ) -> ApiResult<ApiStream<AlignmentEvent>> {
     let d = data(ctx)?;
-    let actor = d.ctx.actor.clone();
+    let actor = &d.ctx.actor;
     let org = actor.organization_id;
     let id: PeriodId = decode_id("periodId", NodeType::Period, &period_id)?;
-    d.store.period(&actor, id).await?;
-    may_subscribe(&actor, &Resource::Period { organization_id: org })?;
-    let stream = events(ctx, Route::Alignment(id), after).await?;
-    // Parents are named only when the subscriber may see them (decided
-    // on the actor of the subscription's start: the event itself was
-    // re-checked on the current one).
-    Ok(Box::pin(futures_util::StreamExt::map(stream, move |r| {
-        r.map(|delivery| {
-            let named = |p: Option<(ObjectiveId, goalgraph_domain::policy::GoalFacts)>| {
-                p.filter(|(_, goal)| {
-                    policy::authorize(
-                        &actor,
-                        Action::Read,
-                        &Resource::Objective { organization_id: org, goal: *goal },
-                    )
-                    .is_ok()
-                })
-                .map(|(id, _)| id)
-            };
-            let (parent, previous_parent) = match &delivery.event.body {
-                LiveBody::Alignment(a) => (named(a.parent), named(a.previous_parent)),
-                _ => (None, None),
-            };
-            AlignmentEvent { delivery, parent, previous_parent }
-        })
-    })))
+    d.store.period(actor, id).await?;
+    may_subscribe(actor, &Resource::Period { organization_id: org })?;
+    // Parents are named only when the subscriber may see them now.
+    events(ctx, Route::Alignment(id), after, move |actor, delivery| {
+        let named = |p: Option<(ObjectiveId, goalgraph_domain::policy::GoalFacts)>| {
+            p.filter(|(_, goal)| {
+                policy::authorize(
+                    actor,
+                    Action::Read,
+                    &Resource::Objective { organization_id: org, goal: *goal },
+                )
+                .is_ok()
+            })
+            .map(|(id, _)| id)
+        };
+        let (parent, previous_parent) = match &delivery.event.body {
+            LiveBody::Alignment(a) => (named(a.parent), named(a.previous_parent)),
+            _ => (None, None),
+        };
+        AlignmentEvent { delivery, parent, previous_parent }
+    })
+    .await
 }
 
 type ApiStream<T> = BoxStream<'static, ApiResult<T>>;

@@ -196,22 +196,18 @@ pub async fn alignment_and_directory_changes_are_events(db: TestDb) {
     let before = hub.directory_version(org, Some(ivy.id));
     let patch = PersonPatch { roles: Some(RoleSet::new([Role::Manager])), ..PersonPatch::default() };
     store.update_person(&t.actor, ivy.id, patch).await.unwrap();
-    // The event after it proves the reader went past the directory change.
-    check_in(&store, &t.actor, c.kr, 10.0).await;
-    let mut kr_sub = hub.subscribe(org, Route::KeyResult(c.kr));
-    check_in(&store, &t.actor, c.kr, 11.0).await;
-    next(&mut kr_sub).await;
+    hub.caught_up(&store).await.unwrap();
     assert_eq!(hub.directory_version(org, Some(ivy.id)), before + 1);
     assert_eq!(hub.directory_version(org, Some(t.admin.id)), admin_before);
     // Line managers changed: everyone's actor may be affected.
     store.set_unit_managers(&t.actor, t.company.id, &[ivy.id]).await.unwrap();
-    check_in(&store, &t.actor, c.kr, 12.0).await;
-    next(&mut kr_sub).await;
+    hub.caught_up(&store).await.unwrap();
     assert_eq!(hub.directory_version(org, Some(t.admin.id)), admin_before + 1);
+    assert_eq!(hub.directory_version(org, Some(ivy.id)), before + 2);
 }
 
 /// Statements the store ran while `n` check-ins were delivered to `subs`
-/// receivers of one key result.
+/// receivers of one key result: the check-ins' own and the reader's.
 async fn statements_for(
     store: &Store,
     t: &Tenant,
@@ -222,16 +218,15 @@ async fn statements_for(
 ) -> u64 {
     let mut receivers: Vec<Subscription> =
         (0..subs).map(|_| hub.subscribe(t.org.id, Route::KeyResult(kr))).collect();
-    // Let the reader settle after the subscriptions' own setup.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let reads_before = hub.reads();
+    hub.caught_up(store).await.unwrap();
+    let before = store.statement_count();
     for i in 0..n {
         check_in(store, &t.actor, kr, i as f64).await;
         for r in &mut receivers {
             next(r).await;
         }
     }
-    hub.reads() - reads_before
+    store.statement_count() - before
 }
 
 pub async fn delivery_costs_the_same_for_one_or_a_thousand_subscribers(db: TestDb) {
@@ -241,13 +236,11 @@ pub async fn delivery_costs_the_same_for_one_or_a_thousand_subscribers(db: TestD
     let hub = store.live().await.unwrap();
     let one = statements_for(&store, &t, &hub, c.kr, 1, 10).await;
     let thousand = statements_for(&store, &t, &hub, c.kr, 1000, 10).await;
-    // Each check-in wakes the reader once, on PostgreSQL twice (the local
-    // commit and the notification); a timer read may slip in.
-    assert!((10..=23).contains(&one), "outbox reads for 10 events, one subscriber: {one}");
-    assert!(
-        thousand <= one + 3,
-        "reads for 1,000 subscribers ({thousand}) must not exceed one subscriber's ({one})"
-    );
+    // A statement per subscriber per event would add 10,000; the outbox
+    // reads vary a little with the timing of wake-ups and, on PostgreSQL,
+    // with other transactions of the server holding rows back.
+    assert!(one < 400, "statements for 10 check-ins delivered to one subscriber: {one}");
+    assert!(thousand < one + 150, "1,000 subscribers cost {thousand} statements, one cost {one}");
 }
 
 // ----- PostgreSQL only -----

@@ -70,6 +70,8 @@ pub struct Figures {
     pub events: usize,
     /// Deliveries of timed events, in microseconds, sorted.
     latencies_us: Vec<i64>,
+    /// Per timed event, in check-in order: the median over subscribers, ms.
+    event_medians_ms: Vec<f64>,
     pub missing: u64,
     pub duplicates: u64,
     pub unexpected: u64,
@@ -82,6 +84,8 @@ pub struct Figures {
     /// Seconds to open and subscribe every connection.
     open_seconds: f64,
     check_in_median_ms: f64,
+    /// Per timed event, in order: the check-in's HTTP round trip, ms.
+    check_in_ms: Vec<f64>,
 }
 
 impl Figures {
@@ -258,6 +262,7 @@ async fn measure(server: &ServerProcess, n: usize, options: &LiveOptions) -> Fal
 
     let _ = stop.send(true);
     let mut latencies_us = Vec::with_capacity(n * options.events);
+    let mut per_event: Vec<Vec<i64>> = vec![Vec::with_capacity(n); options.events];
     let (mut missing, mut duplicates, mut unexpected) = (0_u64, 0_u64, 0_u64);
     let wanted: HashSet<i64> = (1..=(options.events as i64 + 1)).collect();
     while let Some(joined) = subscribers.join_next().await {
@@ -270,17 +275,31 @@ async fn measure(server: &ServerProcess, n: usize, options: &LiveOptions) -> Fal
                 duplicates += 1;
             } else if index >= 2 {
                 latencies_us.push(latency);
+                if let Some(event) = usize::try_from(index - 2).ok().and_then(|i| per_event.get_mut(i)) {
+                    event.push(latency);
+                }
             }
         }
         missing += (wanted.len() - seen.len()) as u64;
     }
     latencies_us.sort_unstable();
+    // One slow event for everyone (a late read) looks unlike a slow tail
+    // of every event (the fan-out): the medians per event tell them apart.
+    let event_medians_ms = per_event
+        .iter_mut()
+        .map(|l| {
+            l.sort_unstable();
+            l.get(l.len() / 2).map_or(f64::NAN, |us| *us as f64 / 1000.0)
+        })
+        .collect();
+    let check_in_ms = check_in_times.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
     check_in_times.sort();
     let per_event = |a: f64, b: f64| (b - a) / options.events.max(1) as f64;
     Ok(Figures {
         subscribers: n,
         events: options.events,
         latencies_us,
+        event_medians_ms,
         missing,
         duplicates,
         unexpected,
@@ -290,6 +309,7 @@ async fn measure(server: &ServerProcess, n: usize, options: &LiveOptions) -> Fal
         idle_kib_per_connection,
         after_events_kib_per_connection,
         open_seconds,
+        check_in_ms,
         check_in_median_ms: check_in_times
             .get(check_in_times.len() / 2)
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0),
@@ -439,7 +459,7 @@ async fn wait_for_metrics(
 }
 
 /// Prints the figures with the goals beside them.
-pub fn print(database: &str, options: &LiveOptions, figures: &[Figures]) {
+pub fn print(database: &str, options: &LiveOptions, figures: &[Figures], per_event: bool) {
     println!(
         "live on {database}: keyResultProgress of one key result, {} timed check-ins {} ms apart per size \
          (latency = client receive time - event `at`, same clock)",
@@ -447,13 +467,14 @@ pub fn print(database: &str, options: &LiveOptions, figures: &[Figures]) {
         options.interval.as_millis()
     );
     println!(
-        "  {:>11} {:>10} {:>8} {:>8} {:>14} {:>8} {:>10} {:>12} {:>10} {:>14} {:>11} {:>7} {:>9}",
+        "  {:>11} {:>10} {:>8} {:>8} {:>14} {:>8} {:>13} {:>10} {:>12} {:>10} {:>14} {:>11} {:>7} {:>9}",
         "subscribers",
         "delivered",
         "p50 ms",
         "p99 ms",
         "p99 goal",
         "max ms",
+        "worst ev p50",
         "stmts/ev",
         "outbox rd/ev",
         "KiB/idle",
@@ -477,13 +498,14 @@ pub fn print(database: &str, options: &LiveOptions, figures: &[Figures]) {
             None => "-".to_owned(),
         };
         println!(
-            "  {:>11} {:>10} {:>8} {:>8} {:>14} {:>8} {:>10.2} {:>12.2} {:>10} {:>14} {:>11} {:>7.1} {:>6.1} ms",
+            "  {:>11} {:>10} {:>8} {:>8} {:>14} {:>8} {:>13} {:>10.2} {:>12.2} {:>10} {:>14} {:>11} {:>7.1} {:>6.1} ms",
             f.subscribers,
             f.delivered(),
             ms(f.percentile_ms(0.50)),
             ms(p99),
             p99_goal,
             ms(f.percentile_ms(1.0)),
+            ms(f.event_medians_ms.iter().copied().filter(|m| !m.is_nan()).reduce(f64::max)),
             f.statements_per_event,
             f.outbox_reads_per_event,
             ms(f.idle_kib_per_connection),
@@ -492,5 +514,13 @@ pub fn print(database: &str, options: &LiveOptions, figures: &[Figures]) {
             f.open_seconds,
             f.check_in_median_ms,
         );
+    }
+    if per_event {
+        for f in figures.iter().filter(|f| f.subscribers > 0) {
+            let medians: Vec<String> = f.event_medians_ms.iter().map(|m| format!("{m:.0}")).collect();
+            println!("  {} subscribers, median ms per event: {}", f.subscribers, medians.join(" "));
+            let round_trips: Vec<String> = f.check_in_ms.iter().map(|m| format!("{m:.0}")).collect();
+            println!("  {} subscribers, check-in ms per event: {}", f.subscribers, round_trips.join(" "));
+        }
     }
 }

@@ -64,6 +64,9 @@ struct Args {
     /// WebSocket connections opened at once.
     #[arg(long, default_value_t = 200)]
     connect_concurrency: usize,
+    /// Also print the live workload's median latency of each event.
+    #[arg(long)]
+    per_event: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,7 +120,7 @@ async fn run(args: Args) -> Fallible<()> {
         }
         if args.workload.includes(Workload::Live) {
             let figures = live::run(&db.url, &data_dir, &live).await?;
-            live::print(database, &live, &figures);
+            live::print(database, &live, &figures, args.per_event);
             failures.extend(figures.iter().filter_map(live::Figures::failure));
         }
         if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }

@@ -29,6 +29,8 @@ pub struct RequestData {
     pub loaders: Loaders,
     /// The request's one "now": every computed number uses it.
     pub now: chrono::DateTime<chrono::Utc>,
+    /// How subscriptions treat live events.
+    pub live: LiveMode,
 }
 
 /// Shorthand for resolvers.
@@ -48,43 +50,76 @@ pub async fn execute(
     let waves = Waves::default();
     let now = chrono::Utc::now();
     let loaders = Loaders::new(store.clone(), ctx.actor.clone(), ctx.settings.clone(), now, &waves);
-    let data = RequestData { store: store.clone(), ctx, loaders, now };
+    let data = RequestData { store: store.clone(), ctx, loaders, now, live: LiveMode::Filtered };
     waves.run(schema.execute(request.data(data))).await
 }
 
-/// Runs one operation as a stream of responses (a subscription yields one
-/// per event; a query or mutation yields one and ends). The WebSocket
-/// transport drives it; nothing here knows the socket.
+/// What an operation streamed over a socket yields.
+#[derive(Debug)]
+pub enum StreamItem {
+    Response(Box<async_graphql::Response>),
+    /// The `payload` of a `next` message, already serialised once for
+    /// every subscriber of a shared subscription that may see it.
+    Shared(std::sync::Arc<str>),
+}
+
+/// How a subscription resolver treats live events.
+#[derive(Clone, Default)]
+pub enum LiveMode {
+    /// One subscriber: every event decided for its actor (the default).
+    #[default]
+    Filtered,
+    /// Only the subscribe-time checks run; the stream is empty.
+    Probe,
+    /// The one execution of a shared subscription: events are not filtered
+    /// (each member decides for itself) and each is recorded in the slot.
+    Group(std::sync::Arc<crate::shared::GroupSlot>),
+}
+
+/// Runs one operation as a stream (a subscription yields one item per
+/// event; a query or mutation one and ends). The WebSocket transport drives
+/// it; nothing here knows the socket. Subscriptions that many clients make
+/// alike run once per process and are shared (see [`crate::shared`]).
 pub fn execute_stream(
     schema: &AppSchema,
     store: &Store,
     ctx: RequestContext,
     request: async_graphql::Request,
-) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+) -> futures_util::stream::BoxStream<'static, StreamItem> {
     use futures_util::StreamExt;
     let schema = schema.clone();
     let store = store.clone();
+    let doc = async_graphql::parser::parse_query(&request.query).ok();
+    let operation =
+        doc.as_ref().and_then(|doc| crate::shared::operation(doc, request.operation_name.as_deref()));
+    let is_subscription =
+        operation.is_some_and(|op| op.node.ty == async_graphql::parser::types::OperationType::Subscription);
     // A query or mutation sent over the socket runs like one over HTTP (with
     // its loaders in waves); a subscription streams.
-    let is_subscription = async_graphql::parser::parse_query(&request.query).ok().is_some_and(|doc| {
-        use async_graphql::parser::types::{DocumentOperations, OperationType};
-        match (&doc.operations, &request.operation_name) {
-            (DocumentOperations::Single(op), _) => op.node.ty == OperationType::Subscription,
-            (DocumentOperations::Multiple(ops), Some(name)) => {
-                ops.get(name.as_str()).is_some_and(|op| op.node.ty == OperationType::Subscription)
-            }
-            (DocumentOperations::Multiple(ops), None) => {
-                ops.len() == 1 && ops.values().all(|op| op.node.ty == OperationType::Subscription)
-            }
-        }
-    });
     if !is_subscription {
-        return futures_util::stream::once(async move { execute(&schema, &store, ctx, request).await })
-            .boxed();
+        return futures_util::stream::once(async move {
+            StreamItem::Response(Box::new(execute(&schema, &store, ctx, request).await))
+        })
+        .boxed();
     }
+    if operation.is_some_and(|op| crate::shared::shareable(op, &request.variables)) {
+        return crate::shared::member_stream(schema, store, ctx, request);
+    }
+    subscription_stream(&schema, &store, ctx, request, LiveMode::Filtered).map(|r| StreamItem::Response(Box::new(r))).boxed()
+}
+
+/// A subscription executed for one request data.
+pub(crate) fn subscription_stream(
+    schema: &AppSchema,
+    store: &Store,
+    ctx: RequestContext,
+    request: async_graphql::Request,
+    live: LiveMode,
+) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+    use futures_util::StreamExt;
     let now = chrono::Utc::now();
     let waves = Waves::default();
     let loaders = Loaders::new(store.clone(), ctx.actor.clone(), ctx.settings.clone(), now, &waves);
-    let data = RequestData { store, ctx, loaders, now };
+    let data = RequestData { store: store.clone(), ctx, loaders, now, live };
     schema.execute_stream(request.data(data)).boxed()
 }

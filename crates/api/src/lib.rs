@@ -17,10 +17,11 @@ mod live;
 pub mod loaders;
 mod mutation;
 mod query;
+mod shared;
 pub mod types;
 pub mod waves;
 
-pub use context::{RequestContext, RequestData, execute, execute_stream};
+pub use context::{LiveMode, RequestContext, RequestData, StreamItem, execute, execute_stream};
 pub use error::{ApiError, ErrorCode, INTERNAL_MESSAGE};
 
 use async_graphql::{Schema, SchemaBuilder};

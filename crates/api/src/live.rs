@@ -8,7 +8,7 @@
 //! directory changed. Events come from the process's [`LiveHub`], which
 //! reads each one from the database once for all subscribers.
 
-use crate::context::{RequestData, data};
+use crate::context::{LiveMode, RequestData, data};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{NodeType, decode_id, encode_id};
 use crate::types::enums::{Health, KpiStatus, ObjectiveStatus};
@@ -42,7 +42,7 @@ fn decode_event_cursor(raw: &str) -> ApiResult<EventCursor> {
 /// The subscriber's actor, rebuilt when the tenant's directory changed
 /// (roles, units, line managers): one statement per change per
 /// subscription, never one per event.
-struct Principal {
+pub(crate) struct Principal {
     store: Store,
     actor: Actor,
     person: Option<Person>,
@@ -53,12 +53,16 @@ struct Principal {
 
 impl Principal {
     fn new(d: &RequestData, seen: u64) -> Self {
-        let person = d.ctx.person.clone();
+        Self::from_context(&d.store, d.ctx.clone(), seen)
+    }
+
+    pub(crate) fn from_context(store: &Store, ctx: crate::context::RequestContext, seen: u64) -> Self {
+        let person = ctx.person;
         let extra_roles = match &person {
-            Some(p) => RoleSet::new(d.ctx.actor.roles.iter().filter(|r| !p.roles.contains(*r))),
+            Some(p) => RoleSet::new(ctx.actor.roles.iter().filter(|r| !p.roles.contains(*r))),
             None => RoleSet::default(),
         };
-        Self { store: d.store.clone(), actor: d.ctx.actor.clone(), person, extra_roles, seen }
+        Self { store: store.clone(), actor: ctx.actor, person, extra_roles, seen }
     }
 
     /// The actor as of `version`; `None` when the person is gone.
@@ -95,8 +99,42 @@ async fn events<T: Send + 'static>(
     let d = data(ctx)?;
     let after = after.as_deref().map(decode_event_cursor).transpose()?;
     let org = d.ctx.actor.organization_id;
+    let slot = match &d.live {
+        // The subscribe-time checks have passed: nothing to stream.
+        LiveMode::Probe => return Ok(Box::pin(futures_util::stream::empty())),
+        LiveMode::Group(slot) => Some(slot.clone()),
+        LiveMode::Filtered => None,
+    };
     let hub = d.store.live().await?;
+    if slot.is_some() {
+        // The hub's receiver of a shared subscription is the group's, not a
+        // subscriber of its own.
+        hub.add_members(-1);
+    }
     let mut sub = hub.subscribe(org, route);
+    if let Some(slot) = slot {
+        // A shared subscription's one execution: every event of the route,
+        // each member deciding for itself.
+        slot.listening();
+        let actor = d.ctx.actor.clone();
+        let stream = async_stream::stream! {
+            let _uncounted = Uncounted(hub);
+            loop {
+                match sub.receiver.recv().await {
+                    Ok(delivery) => {
+                        slot.resolving(&delivery);
+                        yield Ok(render(&actor, delivery));
+                    }
+                    Err(RecvError::Lagged(n)) => {
+                        yield Err(ApiError::Conflict { message: format!("the shared subscription fell behind by {n} events") });
+                        return;
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        };
+        return Ok(Box::pin(stream));
+    }
     let mut principal = Principal::new(d, hub.directory_version(org, d.ctx.actor.person_id()));
     let replay = match after {
         Some(after) => match d.store.live_replay(org, route, after, sub.start).await? {
@@ -151,9 +189,19 @@ async fn events<T: Send + 'static>(
     Ok(Box::pin(stream))
 }
 
+/// Gives back the count a group's receiver took out of the hub's
+/// subscribers, when the receiver goes.
+struct Uncounted(goalgraph_persistence::LiveHub);
+
+impl Drop for Uncounted {
+    fn drop(&mut self) {
+        self.0.add_members(1);
+    }
+}
+
 /// May the subscriber see this event now? The policy decides, on the
 /// facts the event carries.
-async fn visible(
+pub(crate) async fn visible(
     principal: &mut Principal,
     hub: &goalgraph_persistence::LiveHub,
     d: &Delivery,

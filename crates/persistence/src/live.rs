@@ -286,6 +286,12 @@ pub(crate) struct HubInner {
     position: watch::Sender<EventCursor>,
     reads: AtomicU64,
     events: AtomicU64,
+    /// Subscribers that listen through a shared receiver of an upper layer
+    /// (counted here, so `subscribers` tells every one), minus those shared
+    /// receivers themselves.
+    members: std::sync::atomic::AtomicI64,
+    /// State an upper layer keeps per hub (the API's shared subscriptions).
+    extension: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 /// A live subscription's receiver, with the position it starts after.
@@ -372,10 +378,33 @@ impl LiveHub {
         self.inner.events.load(Ordering::Relaxed)
     }
 
-    /// Receivers currently listening, over all routes.
+    /// Subscriptions currently listening: receivers over all routes, plus
+    /// the members of shared receivers (see [`LiveHub::add_members`]).
     pub fn subscribers(&self) -> usize {
         let routing = self.inner.routing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let receivers: usize = routing.routes.values().map(broadcast::Sender::receiver_count).sum();
+        let members = self.inner.members.load(Ordering::Relaxed);
+        usize::try_from(i64::try_from(receivers).unwrap_or(i64::MAX).saturating_add(members)).unwrap_or(0)
+    }
+
+    /// Receivers of the hub itself, over all routes (a shared receiver of an
+    /// upper layer counts once, however many members it has).
+    pub fn receivers(&self) -> usize {
+        let routing = self.inner.routing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         routing.routes.values().map(broadcast::Sender::receiver_count).sum()
+    }
+
+    /// An upper layer fans one receiver out to many subscribers: it adds
+    /// each member (+1), and takes the shared receiver itself out (-1).
+    pub fn add_members(&self, n: i64) {
+        self.inner.members.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The upper layer's state of type `T` kept with this hub (created on
+    /// first use; `None` only if another type was kept first).
+    pub fn extension<T: std::any::Any + Send + Sync + Default>(&self) -> Option<Arc<T>> {
+        let any = self.inner.extension.get_or_init(|| Arc::new(T::default()));
+        any.clone().downcast::<T>().ok()
     }
 
     fn route(&self, events: Vec<LiveEvent>) {
@@ -528,6 +557,8 @@ impl Store {
                     position: watch::channel(start).0,
                     reads: AtomicU64::new(0),
                     events: AtomicU64::new(0),
+                    members: std::sync::atomic::AtomicI64::new(0),
+                    extension: std::sync::OnceLock::new(),
                 });
                 tokio::spawn(run_reader(db, Arc::downgrade(&inner), wake, poll));
                 Ok::<_, StoreError>(inner)

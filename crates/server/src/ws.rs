@@ -33,7 +33,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use futures_util::stream::{BoxStream, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use goalgraph_api::{ErrorCode, RequestContext};
+use goalgraph_api::{ErrorCode, RequestContext, StreamItem};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -662,41 +662,42 @@ fn enqueue(queue: &mpsc::Sender<Message>, message: Message) -> Result<(), End> {
 async fn run_operation(
     id: String,
     kind: Option<OperationType>,
-    mut stream: BoxStream<'static, async_graphql::Response>,
+    mut stream: BoxStream<'static, StreamItem>,
     queue: mpsc::Sender<Message>,
     request_id: String,
 ) -> (String, OperationEnd) {
     let mut outcome = OperationOutcome { kind: kind_label(kind), failed: false };
     let mut first = true;
-    while let Some(mut response) = stream.next().await {
-        finish_errors(&mut response.errors, &request_id);
-        outcome.failed |= !response.errors.is_empty();
-        if first && failed_before_execution(&response, kind) {
-            return (id, OperationEnd::Failed(response.errors));
-        }
-        first = false;
-        let message = ServerMessage::Next { id: &id, payload: &response }.encode();
-        let message = match message {
-            Ok(Message::Text(text)) if text.len() > MAX_RESULT_BYTES => {
-                let error = ServerError::new(
-                    format!(
-                        "the result is larger than {MAX_RESULT_BYTES} bytes, the WebSocket limit: \
-                         send this operation to POST /graphql"
-                    ),
-                    None,
-                );
-                return (id, OperationEnd::Failed(vec![error]));
-            }
-            Ok(message) => message,
-            Err(_) => {
-                let mut error = ServerError::new("internal", None);
-                error
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", ErrorCode::Internal.as_str());
-                return (id, OperationEnd::Failed(vec![error]));
+    while let Some(item) = stream.next().await {
+        let message = match item {
+            // A shared subscription's event: serialised once for all its
+            // subscribers; only the envelope is this one's.
+            StreamItem::Shared(payload) => shared_next(&id, &payload),
+            StreamItem::Response(mut response) => {
+                finish_errors(&mut response.errors, &request_id);
+                outcome.failed |= !response.errors.is_empty();
+                if first && failed_before_execution(&response, kind) {
+                    return (id, OperationEnd::Failed(response.errors));
+                }
+                match (ServerMessage::Next { id: &id, payload: &response }).encode() {
+                    Ok(message) => message,
+                    Err(_) => return (id, OperationEnd::Failed(vec![internal_error()])),
+                }
             }
         };
+        first = false;
+        if let Message::Text(text) = &message
+            && text.len() > MAX_RESULT_BYTES
+        {
+            let error = ServerError::new(
+                format!(
+                    "the result is larger than {MAX_RESULT_BYTES} bytes, the WebSocket limit: \
+                     send this operation to POST /graphql"
+                ),
+                None,
+            );
+            return (id, OperationEnd::Failed(vec![error]));
+        }
         match enqueue(&queue, message) {
             Ok(()) => {}
             Err(End::Lost) => return (id, OperationEnd::Gone),
@@ -704,6 +705,24 @@ async fn run_operation(
         }
     }
     (id, OperationEnd::Completed)
+}
+
+/// `{"id":…,"type":"next","payload":…}` around an already serialised payload.
+fn shared_next(id: &str, payload: &str) -> Message {
+    let id = serde_json::to_string(id).unwrap_or_else(|_| "\"\"".to_owned());
+    let mut text = String::with_capacity(payload.len() + id.len() + 32);
+    text.push_str("{\"id\":");
+    text.push_str(&id);
+    text.push_str(",\"type\":\"next\",\"payload\":");
+    text.push_str(payload);
+    text.push('}');
+    Message::Text(text.into())
+}
+
+fn internal_error() -> ServerError {
+    let mut error = ServerError::new("internal", None);
+    error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::Internal.as_str());
+    error
 }
 
 /// Whether a first response failed before anything ran: a parse or

@@ -439,3 +439,35 @@ pub async fn replicas_share_events_and_lose_none(db: TestDb) {
     a.gql_ok(&ivy_a, CHECK_IN, json!({ "kr": id(NodeType::KeyResult, g.kr.0), "v": 7.0 })).await;
     assert_eq!(event(&mut on_b, "keyResultProgress").await["value"], 7.0);
 }
+
+/// Identical subscriptions of one tenant run once: one receiver of the hub,
+/// one resolution and serialisation per event, each subscriber deciding
+/// for itself (the policy test above covers that half). A resuming one runs
+/// on its own.
+pub async fn identical_subscriptions_share_one_execution(db: TestDb) {
+    let server = start(&db).await;
+    let g = goals(server.store(), "shared").await;
+    let admin = server.token(&g.org, &g.org.admin);
+    let ivy = server.token_for(&g.ivy.subject, &g.org.org.slug);
+    let kr = id(NodeType::KeyResult, g.kr.0);
+    let hub = server.store().live().await.unwrap();
+    let mut subs = Vec::new();
+    for _ in 0..5 {
+        subs.push(subscribe(&server, &admin, KR_PROGRESS, json!({ "kr": kr })).await);
+    }
+    assert_eq!((hub.subscribers(), hub.receivers()), (5, 1), "five subscribers, one execution");
+    server.gql_ok(&ivy, CHECK_IN, json!({ "kr": kr, "v": 5.0 })).await;
+    let mut payloads = Vec::new();
+    for ws in &mut subs {
+        payloads.push(ws.expect_next("s").await);
+    }
+    assert_eq!(payloads[0]["data"]["keyResultProgress"]["value"], 5.0);
+    assert!(payloads.iter().all(|p| *p == payloads[0]), "{payloads:?}");
+    let cursor = payloads[0]["data"]["keyResultProgress"]["cursor"].clone();
+    let _resuming = subscribe(&server, &admin, KR_PROGRESS, json!({ "kr": kr, "after": cursor })).await;
+    assert_eq!((hub.subscribers(), hub.receivers()), (6, 2));
+    // The last member to leave stops the group.
+    drop(subs);
+    let gone = goalgraph_e2e::eventually(Duration::from_secs(10), || async { hub.receivers() == 1 }).await;
+    assert!(gone, "the group's receiver outlived its members: {}", hub.receivers());
+}

@@ -28,7 +28,10 @@ use http::{
 use idp::{external_provider_keys_rotate_without_restart, external_provider_roles_and_claims};
 use integrations::integration_keys_do_what_their_scopes_name;
 use kpis::measurements_drive_linked_goals_and_insights;
-use live::{every_subscription_delivers_over_a_websocket, subscribers_see_only_what_the_policy_lets_them};
+use live::{
+    every_subscription_delivers_over_a_websocket, identical_subscriptions_share_one_execution,
+    subscribers_see_only_what_the_policy_lets_them,
+};
 use ops::{
     health_and_readiness, metrics_labels_are_bounded, metrics_labels_ignore_unknown_methods,
     readiness_fails_with_pending_migrations,
@@ -48,6 +51,7 @@ use ws::{
 goalgraph_testkit::db_tests!(
     every_subscription_delivers_over_a_websocket,
     subscribers_see_only_what_the_policy_lets_them,
+    identical_subscriptions_share_one_execution,
     integration_keys_do_what_their_scopes_name,
     measurements_drive_linked_goals_and_insights,
     invalid_tokens_are_refused_before_execution,

@@ -105,7 +105,9 @@ pub fn execute_stream(
     if operation.is_some_and(|op| crate::shared::shareable(op, &request.variables)) {
         return crate::shared::member_stream(schema, store, ctx, request);
     }
-    subscription_stream(&schema, &store, ctx, request, LiveMode::Filtered).map(|r| StreamItem::Response(Box::new(r))).boxed()
+    subscription_stream(&schema, &store, ctx, request, LiveMode::Filtered)
+        .map(|r| StreamItem::Response(Box::new(r)))
+        .boxed()
 }
 
 /// A subscription executed for one request data.

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
 use goalgraph_domain::live::{EventCursor, LiveBody};
-use goalgraph_domain::model::{Person, RoleSet};
+use goalgraph_domain::model::RoleSet;
 use goalgraph_domain::policy::{self, Action, Actor, Resource};
 use goalgraph_domain::settings::OrganizationSettings;
 use goalgraph_domain::{KeyResultId, KpiId, ObjectiveId, PeriodId, UnitId};
@@ -45,7 +45,8 @@ fn decode_event_cursor(raw: &str) -> ApiResult<EventCursor> {
 pub(crate) struct Principal {
     store: Store,
     actor: Actor,
-    person: Option<Person>,
+    /// The person behind the actor (none for integrations), by tenant and id.
+    person: Option<(goalgraph_domain::OrganizationId, goalgraph_domain::PersonId)>,
     /// Roles the credential granted beyond the person's record.
     extra_roles: RoleSet,
     seen: u64,
@@ -57,27 +58,20 @@ impl Principal {
     }
 
     pub(crate) fn from_context(store: &Store, ctx: crate::context::RequestContext, seen: u64) -> Self {
-        let person = ctx.person;
-        let extra_roles = match &person {
+        let extra_roles = match &ctx.person {
             Some(p) => RoleSet::new(ctx.actor.roles.iter().filter(|r| !p.roles.contains(*r))),
             None => RoleSet::default(),
         };
+        let person = ctx.person.map(|p| (p.organization_id, p.id));
         Self { store: store.clone(), actor: ctx.actor, person, extra_roles, seen }
     }
 
     /// The actor as of `version`; `None` when the person is gone.
     async fn current(&mut self, version: u64) -> ApiResult<Option<&Actor>> {
         if version != self.seen {
-            if let Some(person) = &self.person {
-                match self
-                    .store
-                    .refresh_person_actor(person.organization_id, person.id, &self.extra_roles)
-                    .await?
-                {
-                    Some((actor, person)) => {
-                        self.actor = actor;
-                        self.person = Some(person);
-                    }
+            if let Some((org, person)) = self.person {
+                match self.store.refresh_person_actor(org, person, &self.extra_roles).await? {
+                    Some((actor, _)) => self.actor = actor,
                     None => return Ok(None),
                 }
             }

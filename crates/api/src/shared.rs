@@ -212,12 +212,13 @@ pub(crate) fn member_stream(
         // The subscribe-time checks, for this actor.
         {
             let mut probe = subscription_stream(&schema, &store, ctx.clone(), copy_request(&request), LiveMode::Probe);
-            if let Some(response) = probe.next().await {
+            if let Some(response) = Box::pin(probe.next()).await {
                 yield StreamItem::Response(Box::new(response));
                 return;
             }
         }
-        let hub = match store.live().await {
+        // Boxed: the idle member's state need not hold room for these.
+        let hub = match Box::pin(store.live()).await {
             Ok(hub) => hub,
             Err(e) => { yield failure(e.into()); return; }
         };
@@ -242,12 +243,13 @@ pub(crate) fn member_stream(
             ));
             Group { sender, ready, task: task.abort_handle() }
         });
+        drop(groups);
         drop(request);
         drop(schema);
         // Listening only once the group's execution listens to the hub: no
         // event committed after this point is missed.
         let mut ready = _group.ready.clone();
-        if ready.wait_for(|r| *r).await.is_err() {
+        if Box::pin(ready.wait_for(|r| *r)).await.is_err() {
             yield failure(ApiError::Internal);
             return;
         }
@@ -276,7 +278,7 @@ pub(crate) fn member_stream(
                     return;
                 }
             };
-            match visible(&mut principal, &hub, &event.delivery).await {
+            match Box::pin(visible(&mut principal, &hub, &event.delivery)).await {
                 Ok(true) => yield StreamItem::Shared(event.payload.clone()),
                 Ok(false) => {}
                 Err(e) => { yield failure(e); return; }

@@ -50,24 +50,39 @@ pub(crate) struct Principal {
     /// Roles the credential granted beyond the person's record.
     extra_roles: RoleSet,
     seen: u64,
+    /// The hub's directory epoch when `seen` was checked.
+    epoch: u64,
 }
 
 impl Principal {
-    fn new(d: &RequestData, seen: u64) -> Self {
-        Self::from_context(&d.store, d.ctx.clone(), seen)
+    fn new(d: &RequestData, hub: &goalgraph_persistence::LiveHub) -> Self {
+        Self::from_context(&d.store, d.ctx.clone(), hub)
     }
 
-    pub(crate) fn from_context(store: &Store, ctx: crate::context::RequestContext, seen: u64) -> Self {
+    /// Taken before any event it decides on is received.
+    pub(crate) fn from_context(
+        store: &Store,
+        ctx: crate::context::RequestContext,
+        hub: &goalgraph_persistence::LiveHub,
+    ) -> Self {
+        let epoch = hub.directory_epoch();
+        let seen = hub.directory_version(ctx.actor.organization_id, ctx.actor.person_id());
         let extra_roles = match &ctx.person {
             Some(p) => RoleSet::new(ctx.actor.roles.iter().filter(|r| !p.roles.contains(*r))),
             None => RoleSet::default(),
         };
         let person = ctx.person.map(|p| (p.organization_id, p.id));
-        Self { store: store.clone(), actor: ctx.actor, person, extra_roles, seen }
+        Self { store: store.clone(), actor: ctx.actor, person, extra_roles, seen, epoch }
     }
 
-    /// The actor as of `version`; `None` when the person is gone.
-    async fn current(&mut self, version: u64) -> ApiResult<Option<&Actor>> {
+    /// The actor as the directory holds it now; `None` when the person is gone.
+    async fn current(&mut self, hub: &goalgraph_persistence::LiveHub) -> ApiResult<Option<&Actor>> {
+        let epoch = hub.directory_epoch();
+        if epoch == self.epoch {
+            return Ok(Some(&self.actor));
+        }
+        self.epoch = epoch;
+        let version = hub.directory_version(self.actor.organization_id, self.actor.person_id());
         if version != self.seen {
             if let Some((org, person)) = self.person {
                 match self.store.refresh_person_actor(org, person, &self.extra_roles).await? {
@@ -129,7 +144,7 @@ async fn events<T: Send + 'static>(
         };
         return Ok(Box::pin(stream));
     }
-    let mut principal = Principal::new(d, hub.directory_version(org, d.ctx.actor.person_id()));
+    let mut principal = Principal::new(d, &hub);
     let replay = match after {
         Some(after) => match d.store.live_replay(org, route, after, sub.start).await? {
             Ok(events) => events,
@@ -201,8 +216,7 @@ pub(crate) async fn visible(
     d: &Delivery,
 ) -> ApiResult<bool> {
     let org = d.event.organization_id;
-    let Some(actor) = principal.current(hub.directory_version(org, principal.actor.person_id())).await?
-    else {
+    let Some(actor) = principal.current(hub).await? else {
         return Err(ApiError::Unauthenticated);
     };
     let resource = match &d.event.body {

@@ -256,8 +256,7 @@ pub(crate) fn member_stream(
         drop(ready);
         hub.add_members(1);
         let _member = Member(hub.clone());
-        let seen = hub.directory_version(ctx.actor.organization_id, ctx.actor.person_id());
-        let mut principal = Principal::from_context(&store, ctx, seen);
+        let mut principal = Principal::from_context(&store, ctx, &hub);
         drop(store);
         loop {
             let event = match receiver.recv().await {

@@ -290,6 +290,9 @@ pub(crate) struct HubInner {
     /// (counted here, so `subscribers` tells every one), minus those shared
     /// receivers themselves.
     members: std::sync::atomic::AtomicI64,
+    /// Directory changes read so far, of any tenant: a cheap "anything new?"
+    /// before the per-person versions are looked up.
+    directory_epoch: AtomicU64,
     /// State an upper layer keeps per hub (the API's shared subscriptions).
     extension: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
 }
@@ -336,6 +339,12 @@ impl LiveHub {
             .directory
             .get(&org)
             .map_or(0, |v| v.all + person.and_then(|p| v.people.get(&p).copied()).unwrap_or(0))
+    }
+
+    /// Goes up with every directory change read, of any tenant; while it
+    /// stands still, no cached actor is out of date.
+    pub fn directory_epoch(&self) -> u64 {
+        self.inner.directory_epoch.load(Ordering::Acquire)
     }
 
     /// The cursor of the newest event routed.
@@ -420,6 +429,7 @@ impl LiveHub {
                         Some(p) => *versions.people.entry(p).or_insert(0) += 1,
                         None => versions.all += 1,
                     }
+                    self.inner.directory_epoch.fetch_add(1, Ordering::Release);
                     continue;
                 }
                 let targets = routes_of(&event.body);
@@ -558,6 +568,7 @@ impl Store {
                     reads: AtomicU64::new(0),
                     events: AtomicU64::new(0),
                     members: std::sync::atomic::AtomicI64::new(0),
+                    directory_epoch: AtomicU64::new(0),
                     extension: std::sync::OnceLock::new(),
                 });
                 tokio::spawn(run_reader(db, Arc::downgrade(&inner), wake, poll));

@@ -16,6 +16,7 @@ mod m20261122_000002_okrs;
 mod m20261122_000003_kpis;
 mod m20261122_000004_integrations;
 mod m20261201_000005_live_events;
+mod m20261201_000006_integration_kpis;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_kpis::Migration),
             Box::new(m20261122_000004_integrations::Migration),
             Box::new(m20261201_000005_live_events::Migration),
+            Box::new(m20261201_000006_integration_kpis::Migration),
         ]
     }
 }

@@ -35,6 +35,10 @@ impl IntegrationNode {
     async fn scopes(&self) -> Vec<IntegrationScope> {
         self.0.scopes.iter().copied().map(Into::into).collect()
     }
+    /// The KPIs it may feed, when it was given a list (null: all).
+    async fn kpi_ids(&self) -> Option<Vec<ID>> {
+        self.0.kpis.as_ref().map(|k| k.iter().map(|id| encode_id(NodeType::Kpi, id.0)).collect())
+    }
     /// The first characters of its key, to tell keys apart.
     async fn key_prefix(&self) -> &str {
         &self.0.key_prefix
@@ -69,6 +73,8 @@ pub struct IntegrationMutation;
 pub struct CreateIntegrationInput {
     pub name: String,
     pub scopes: Vec<IntegrationScope>,
+    /// With KPI_WRITE: the KPIs it may feed (and read); omit for all.
+    pub kpi_ids: Option<Vec<ID>>,
 }
 
 #[derive(InputObject)]
@@ -98,7 +104,17 @@ impl IntegrationMutation {
     ) -> ApiResult<CreateIntegrationPayload> {
         let d = data(ctx)?;
         let scopes: Vec<goalgraph_domain::policy::Scope> = input.scopes.into_iter().map(Into::into).collect();
-        let (integration, key) = d.store.create_integration(&d.ctx.actor, &input.name, &scopes).await?;
+        let kpis: Option<Vec<goalgraph_domain::KpiId>> = input
+            .kpi_ids
+            .map(|ids| {
+                ids.iter()
+                    .enumerate()
+                    .map(|(i, id)| decode_id(&format!("kpiIds[{i}]"), NodeType::Kpi, id))
+                    .collect::<ApiResult<Vec<_>>>()
+            })
+            .transpose()?;
+        let (integration, key) =
+            d.store.create_integration(&d.ctx.actor, &input.name, &scopes, kpis.as_deref()).await?;
         Ok(CreateIntegrationPayload { integration: IntegrationNode(integration), api_key: key })
     }
 

@@ -573,12 +573,7 @@ async fn kpi_status(
     let route = if let Some(id) = &kpi_id {
         let id: KpiId = decode_id("kpiId", NodeType::Kpi, id)?;
         let kpi = d.store.kpi(actor, &KpiRef::Id(id)).await?;
-        let facts = goalgraph_domain::policy::KpiFacts {
-            unit: kpi.unit_id,
-            owner: kpi.owner_id,
-            sensitive: kpi.category == goalgraph_domain::kpi::KpiCategory::People,
-        };
-        may_subscribe(actor, &Resource::Kpi { organization_id: org, kpi: facts })?;
+        may_subscribe(actor, &Resource::Kpi { organization_id: org, kpi: kpi.facts() })?;
         Route::Kpi(id)
     } else if let Some(id) = &unit_id {
         let id: UnitId = decode_id("unitId", NodeType::Unit, id)?;

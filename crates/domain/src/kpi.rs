@@ -324,6 +324,18 @@ pub struct Kpi {
     pub created_at: DateTime<Utc>,
 }
 
+impl Kpi {
+    /// The facts the policy decides on.
+    pub fn facts(&self) -> crate::policy::KpiFacts {
+        crate::policy::KpiFacts {
+            id: self.id,
+            unit: self.unit_id,
+            owner: self.owner_id,
+            sensitive: self.category == KpiCategory::People,
+        }
+    }
+}
+
 /// A measurement: append-only; a second value for the same observed time is
 /// a correction (the later one counts, the first stays in history).
 #[derive(Debug, Clone, PartialEq)]

@@ -53,8 +53,17 @@ impl FromStr for Scope {
 /// Who is acting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Person { id: PersonId, unit_id: UnitId },
-    Integration { id: IntegrationId, scopes: BTreeSet<Scope> },
+    Person {
+        id: PersonId,
+        unit_id: UnitId,
+    },
+    Integration {
+        id: IntegrationId,
+        scopes: BTreeSet<Scope>,
+        /// The KPIs a `kpi:write` integration may read and feed; `None`:
+        /// every KPI of the tenant.
+        kpis: Option<BTreeSet<KpiId>>,
+    },
 }
 
 /// The authenticated actor of one request, with the facts the policy needs.
@@ -88,6 +97,17 @@ impl Actor {
 
     pub fn has_scope(&self, scope: Scope) -> bool {
         matches!(&self.principal, Principal::Integration { scopes, .. } if scopes.contains(&scope))
+    }
+
+    /// A `kpi:write` integration that may feed this KPI (all of the
+    /// tenant's, or those it was given).
+    fn feeds(&self, kpi: KpiId) -> bool {
+        match &self.principal {
+            Principal::Integration { scopes, kpis, .. } => {
+                scopes.contains(&Scope::KpiWrite) && kpis.as_ref().is_none_or(|k| k.contains(&kpi))
+            }
+            Principal::Person { .. } => false,
+        }
     }
 
     fn is_admin(&self) -> bool {
@@ -201,6 +221,7 @@ pub enum Resource {
 /// What decides access to a KPI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KpiFacts {
+    pub id: KpiId,
     pub unit: UnitId,
     pub owner: PersonId,
     /// PEOPLE KPIs are sensitive.
@@ -274,7 +295,7 @@ pub fn can_read(actor: &Actor, resource: &Resource) -> bool {
 /// HR, ADMIN and line managers of the owning unit only. Integrations with
 /// `kpi:write` see the KPIs they feed.
 fn can_read_kpi(actor: &Actor, kpi: &KpiFacts) -> bool {
-    if actor.is_admin_or_hr() || actor.has_scope(Scope::KpiWrite) {
+    if actor.is_admin_or_hr() || actor.feeds(kpi.id) {
         return true;
     }
     match actor.principal {
@@ -301,6 +322,8 @@ pub enum KpiReadScope {
     Some {
         sensitive_units: Vec<UnitId>,
     },
+    /// These KPIs only (an integration given a list).
+    Only(Vec<KpiId>),
 }
 
 impl KpiReadScope {
@@ -309,15 +332,20 @@ impl KpiReadScope {
             Self::All => true,
             Self::Nothing => false,
             Self::Some { sensitive_units } => !kpi.sensitive || sensitive_units.contains(&kpi.unit),
+            Self::Only(ids) => ids.contains(&kpi.id),
         }
     }
 }
 
 pub fn kpi_read_scope(actor: &Actor) -> KpiReadScope {
-    if actor.is_admin_or_hr() || actor.has_scope(Scope::KpiWrite) {
+    if actor.is_admin_or_hr() {
         return KpiReadScope::All;
     }
-    match actor.principal {
+    match &actor.principal {
+        Principal::Integration { kpis, .. } if actor.has_scope(Scope::KpiWrite) => match kpis {
+            None => KpiReadScope::All,
+            Some(ids) => KpiReadScope::Only(ids.iter().copied().collect()),
+        },
         Principal::Integration { .. } => KpiReadScope::Nothing,
         Principal::Person { .. } => {
             let mut units: Vec<UnitId> = if actor.has_role(Role::Manager) {
@@ -475,7 +503,7 @@ fn can_change(actor: &Actor, action: Action, resource: &Resource) -> bool {
             can_change_kpi(actor, kpi)
         }
         (Resource::Kpi { kpi, .. }, Action::RecordMeasurement) => {
-            actor.has_scope(Scope::KpiWrite) || can_change_kpi(actor, kpi)
+            actor.feeds(kpi.id) || can_change_kpi(actor, kpi)
         }
         (Resource::Kpi { .. }, Action::ClosePeriod | Action::CheckIn) => false,
         (Resource::Integration { .. }, _) => actor.is_admin(),
@@ -521,6 +549,7 @@ mod tests {
             principal: Principal::Integration {
                 id: IntegrationId::new(),
                 scopes: scopes.iter().copied().collect(),
+                kpis: None,
             },
             roles: RoleSet::default(),
             managed_units: HashSet::new(),
@@ -788,7 +817,12 @@ mod tests {
             });
         }
         for sensitive in [false, true] {
-            let kpi = KpiFacts { unit: t.east, owner: owner.person_id().unwrap_or_default(), sensitive };
+            let kpi = KpiFacts {
+                id: KpiId::new(),
+                unit: t.east,
+                owner: owner.person_id().unwrap_or_default(),
+                sensitive,
+            };
             resources.push(Resource::Kpi { organization_id: t.org, kpi });
         }
         for actor in &actors {
@@ -807,14 +841,43 @@ mod tests {
         assert!(hidden > 10, "only {hidden} hidden pairs: the cases do not exercise visibility");
     }
 
+    /// An integration given a list of KPIs reads and feeds those only;
+    /// without a list, all of the tenant's.
+    #[test]
+    fn integrations_feed_the_kpis_they_were_given() {
+        let t = tree();
+        let mine = KpiId::new();
+        let other = KpiId::new();
+        let facts = |id| KpiFacts { id, unit: t.east, owner: PersonId::new(), sensitive: false };
+        let kpi = |id| Resource::Kpi { organization_id: t.org, kpi: facts(id) };
+        let mut listed = integration(t.org, &[Scope::KpiWrite]);
+        if let Principal::Integration { kpis, .. } = &mut listed.principal {
+            *kpis = Some(BTreeSet::from([mine]));
+        }
+        assert_eq!(outcome(authorize(&listed, Action::RecordMeasurement, &kpi(mine))), "ok");
+        assert_eq!(outcome(authorize(&listed, Action::Read, &kpi(mine))), "ok");
+        assert_eq!(outcome(authorize(&listed, Action::RecordMeasurement, &kpi(other))), "not_found");
+        assert!(kpi_read_scope(&listed).allows(&facts(mine)));
+        assert!(!kpi_read_scope(&listed).allows(&facts(other)));
+        // The control: without a list, every KPI.
+        let all = integration(t.org, &[Scope::KpiWrite]);
+        assert_eq!(outcome(authorize(&all, Action::RecordMeasurement, &kpi(other))), "ok");
+        assert!(kpi_read_scope(&all).allows(&facts(other)));
+    }
+
     /// Hand-written from the product brief: PEOPLE KPIs for HR, ADMIN and
     /// line managers of the owning unit only; other KPIs for everyone.
     #[test]
     fn kpi_visibility_and_changes() {
         let t = tree();
         let owner = placed(&t, t.east, &[Role::Member], &[]);
-        let facts =
-            |sensitive| KpiFacts { unit: t.east, owner: owner.person_id().unwrap_or_default(), sensitive };
+        let kpi_id = KpiId::new();
+        let facts = |sensitive| KpiFacts {
+            id: kpi_id,
+            unit: t.east,
+            owner: owner.person_id().unwrap_or_default(),
+            sensitive,
+        };
         let kpi = |sensitive| Resource::Kpi { organization_id: t.org, kpi: facts(sensitive) };
         let actors: Vec<(&str, Actor, [&str; 4])> = vec![
             // read ops KPI, change ops KPI, read PEOPLE KPI, record on PEOPLE KPI

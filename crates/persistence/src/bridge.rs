@@ -285,7 +285,9 @@ impl Store {
         };
         let range = HealthyRange::parse(direction, healthy_lower, healthy_upper)?;
         let category = category.unwrap_or(KpiCategory::Operational);
+        let id = KpiId::new();
         let facts = goalgraph_domain::policy::KpiFacts {
+            id,
             unit: o.owning_unit,
             owner: kr.owner_id,
             sensitive: category == KpiCategory::People,
@@ -295,7 +297,7 @@ impl Store {
         let at = now();
         let m = kpi::ActiveModel {
             organization_id: Set(org.0),
-            id: Set(KpiId::new().0),
+            id: Set(id.0),
             unit_id: Set(o.owning_unit.0),
             owner_id: Set(kr.owner_id.0),
             name: Set(kr.title.clone()),

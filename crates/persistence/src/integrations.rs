@@ -3,14 +3,14 @@
 
 use crate::checkins::request_hash;
 use crate::convert::now;
-use crate::entity::integration;
+use crate::entity::{integration, integration_kpi, kpi};
 use crate::error::{StoreError, StoreResult};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use goalgraph_domain::model::{Organization, RoleSet};
 use goalgraph_domain::policy::{self, Action, Actor, Principal, Resource, Scope};
 use goalgraph_domain::values::Name;
-use goalgraph_domain::{DomainError, IntegrationId, OrganizationId};
+use goalgraph_domain::{DomainError, IntegrationId, KpiId, OrganizationId};
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use std::collections::{BTreeSet, HashSet};
@@ -25,6 +25,8 @@ pub struct Integration {
     pub organization_id: OrganizationId,
     pub name: String,
     pub scopes: BTreeSet<Scope>,
+    /// The KPIs it may feed when it was given a list; `None`: all.
+    pub kpis: Option<BTreeSet<KpiId>>,
     /// The first characters of the key, to tell keys apart.
     pub key_prefix: String,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -32,7 +34,7 @@ pub struct Integration {
     pub created_at: DateTime<Utc>,
 }
 
-fn convert(m: integration::Model) -> StoreResult<Integration> {
+fn convert(m: integration::Model, kpis: Option<BTreeSet<KpiId>>) -> StoreResult<Integration> {
     let names: Vec<String> = serde_json::from_str(&m.scopes)
         .map_err(|e| StoreError::corrupt(format!("scopes of integration {}: {e}", m.id)))?;
     Ok(Integration {
@@ -40,6 +42,7 @@ fn convert(m: integration::Model) -> StoreResult<Integration> {
         organization_id: m.organization_id.into(),
         name: m.name,
         scopes: names.iter().filter_map(|n| n.parse().ok()).collect(),
+        kpis,
         key_prefix: m.key_prefix,
         last_used_at: m.last_used_at,
         revoked_at: m.revoked_at,
@@ -55,12 +58,14 @@ fn key_hash(key: &str) -> String {
 
 impl Store {
     /// Creates an integration; returns it and its API key, which is shown
-    /// this once and stored only as a hash.
+    /// this once and stored only as a hash. A `kpi:write` integration may be
+    /// given the KPIs it may feed (and read); without a list, all.
     pub async fn create_integration(
         &self,
         actor: &Actor,
         name: &str,
         scopes: &[Scope],
+        kpis: Option<&[KpiId]>,
     ) -> StoreResult<(Integration, String)> {
         let org = actor.organization_id;
         policy::authorize(actor, Action::Create, &Resource::Integration { organization_id: org })?;
@@ -69,6 +74,14 @@ impl Store {
             return Err(DomainError::invalid("scopes", "give at least one scope").into());
         }
         let scopes: BTreeSet<Scope> = scopes.iter().copied().collect();
+        if let Some(kpis) = kpis {
+            if !scopes.contains(&Scope::KpiWrite) {
+                return Err(DomainError::invalid("kpiIds", "only a KPI_WRITE integration feeds KPIs").into());
+            }
+            if kpis.is_empty() {
+                return Err(DomainError::invalid("kpiIds", "give at least one KPI, or none for all").into());
+            }
+        }
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         let key = format!("{KEY_PREFIX}{}", secret.iter().map(|b| format!("{b:02x}")).collect::<String>());
@@ -90,8 +103,38 @@ impl Store {
         }
         .insert(tx.conn())
         .await?;
+        let kpis = match kpis {
+            Some(ids) => {
+                let ids: BTreeSet<KpiId> = ids.iter().copied().collect();
+                let raw: Vec<uuid::Uuid> = ids.iter().map(|k| k.0).collect();
+                let found: HashSet<uuid::Uuid> = kpi::Entity::find()
+                    .filter(kpi::Column::OrganizationId.eq(org.0))
+                    .filter(crate::sql::id_in(self.db_backend(), "kpis.id", &raw))
+                    .all(tx.conn())
+                    .await?
+                    .into_iter()
+                    .map(|k| k.id)
+                    .collect();
+                if let Some((i, _)) = ids.iter().enumerate().find(|(_, k)| !found.contains(&k.0)) {
+                    return Err(DomainError::invalid(
+                        format!("kpiIds[{i}]"),
+                        "no such KPI in this organization",
+                    )
+                    .into());
+                }
+                integration_kpi::Entity::insert_many(ids.iter().map(|k| integration_kpi::ActiveModel {
+                    organization_id: Set(org.0),
+                    integration_id: Set(m.id),
+                    kpi_id: Set(k.0),
+                }))
+                .exec_without_returning(tx.conn())
+                .await?;
+                Some(ids)
+            }
+            None => None,
+        };
         tx.commit().await?;
-        Ok((convert(m)?, key))
+        Ok((convert(m, kpis)?, key))
     }
 
     /// Revokes an integration's key with immediate effect.
@@ -110,21 +153,25 @@ impl Store {
             active.updated_at = Set(now());
         }
         let m = active.update(tx.conn()).await?;
+        let kpis = self.integration_kpis(tx.conn(), org, m.id).await?;
         tx.commit().await?;
-        convert(m)
+        convert(m, kpis)
     }
 
     pub async fn list_integrations(&self, actor: &Actor) -> StoreResult<Vec<Integration>> {
         let org = actor.organization_id;
         policy::authorize(actor, Action::Read, &Resource::Integration { organization_id: org })?;
-        integration::Entity::find()
+        let rows = integration::Entity::find()
             .filter(integration::Column::OrganizationId.eq(org.0))
             .order_by_asc(integration::Column::Name)
             .all(&self.db)
-            .await?
-            .into_iter()
-            .map(convert)
-            .collect()
+            .await?;
+        let mut out = Vec::new();
+        for m in rows {
+            let kpis = self.integration_kpis(&self.db, org, m.id).await?;
+            out.push(convert(m, kpis)?);
+        }
+        Ok(out)
     }
 
     /// The actor of an API key: its integration (not revoked) and scopes.
@@ -153,15 +200,31 @@ impl Store {
                 .exec(&self.db)
                 .await?;
         }
-        let i = convert(m)?;
+        let kpis = self.integration_kpis(&self.db, OrganizationId(m.organization_id), m.id).await?;
+        let i = convert(m, kpis)?;
         let actor = Actor {
             organization_id: i.organization_id,
-            principal: Principal::Integration { id: i.id, scopes: i.scopes },
+            principal: Principal::Integration { id: i.id, scopes: i.scopes, kpis: i.kpis },
             roles: RoleSet::default(),
             managed_units: HashSet::new(),
             unit_lineage: HashSet::new(),
             unit_subtree: HashSet::new(),
         };
         Ok(Some((org, actor)))
+    }
+
+    /// The KPIs an integration was given; `None` when it was given none (all).
+    async fn integration_kpis<C: sea_orm::ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrganizationId,
+        integration: uuid::Uuid,
+    ) -> StoreResult<Option<BTreeSet<KpiId>>> {
+        let rows = integration_kpi::Entity::find()
+            .filter(integration_kpi::Column::OrganizationId.eq(org.0))
+            .filter(integration_kpi::Column::IntegrationId.eq(integration))
+            .all(conn)
+            .await?;
+        Ok((!rows.is_empty()).then(|| rows.into_iter().map(|r| KpiId(r.kpi_id)).collect()))
     }
 }

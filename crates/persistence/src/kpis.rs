@@ -103,6 +103,7 @@ const CHUNK: usize = 1000;
 
 pub(crate) fn kpi_facts(m: &kpi::Model) -> KpiFacts {
     KpiFacts {
+        id: KpiId(m.id),
         unit: UnitId(m.unit_id),
         owner: PersonId(m.owner_id),
         sensitive: m.category == KpiCategory::People.as_str(),
@@ -127,6 +128,10 @@ impl Store {
         match policy::kpi_read_scope(actor) {
             KpiReadScope::All => q,
             KpiReadScope::Nothing => q.filter(Expr::cust("1 = 0")),
+            KpiReadScope::Only(ids) => {
+                let ids: Vec<Uuid> = ids.iter().map(|k| k.0).collect();
+                q.filter(id_in(self.db_backend(), "kpis.id", &ids))
+            }
             KpiReadScope::Some { sensitive_units } => {
                 let mut any = Condition::any().add(kpi::Column::Category.ne(KpiCategory::People.as_str()));
                 if !sensitive_units.is_empty() {
@@ -261,7 +266,9 @@ impl Store {
         let label = unit_label(new.unit_label.as_deref())?;
         let external = external_id("externalId", new.external_id.as_deref())?;
         let org = actor.organization_id;
+        let id = KpiId::new();
         let facts = KpiFacts {
+            id,
             unit: new.unit_id,
             owner: new.owner_id,
             sensitive: new.category == KpiCategory::People,
@@ -276,7 +283,7 @@ impl Store {
         let at = now();
         let m = kpi::ActiveModel {
             organization_id: Set(org.0),
-            id: Set(KpiId::new().0),
+            id: Set(id.0),
             unit_id: Set(new.unit_id.0),
             owner_id: Set(new.owner_id.0),
             name: Set(name.into_inner()),

@@ -728,11 +728,7 @@ impl Store {
         points: u64,
     ) -> StoreResult<()> {
         let org = kpi.organization_id;
-        let facts = goalgraph_domain::policy::KpiFacts {
-            unit: kpi.unit_id,
-            owner: kpi.owner_id,
-            sensitive: kpi.category == goalgraph_domain::kpi::KpiCategory::People,
-        };
+        let facts = kpi.facts();
         let now = Utc::now();
         let status = |p| goalgraph_domain::kpi::kpi_status(p, &kpi.range, &kpi.tolerance, kpi.cadence, now);
         let change = goalgraph_domain::live::KpiChange {

@@ -76,6 +76,36 @@ pub async fn integration_keys_do_what_their_scopes_name(db: TestDb) {
     assert!(created["createUnit"]["unit"]["id"].is_string());
     server.gql(Some(&hris_key), record, now.clone()).await.assert_error("NOT_FOUND");
 
+    // A kpi:write integration given a list feeds and sees those KPIs only.
+    let errors = server
+        .gql_ok(
+            &admin,
+            "mutation($u: ID!, $o: ID!) { createKpi(input: { unitId: $u, ownerId: $o, name: \"Errors\", category: OPERATIONAL, \
+             direction: LOWER_IS_BETTER, healthyUpper: 1, cadence: DAILY, externalId: \"errors\" }) { kpi { id } } }",
+            json!({ "u": company, "o": admin_id }),
+        )
+        .await["createKpi"]["kpi"]["id"]
+        .clone();
+    let listed_create = "mutation($k: [ID!]) { createIntegration(input: { name: \"Error feed\", scopes: [KPI_WRITE], kpiIds: $k }) \
+                         { apiKey integration { kpiIds } } }";
+    let feed =
+        server.gql_ok(&admin, listed_create, json!({ "k": [errors] })).await["createIntegration"].clone();
+    assert_eq!(feed["integration"]["kpiIds"], json!([errors]));
+    let feed_key = key(&feed);
+    let record_errors = "mutation($t: DateTime!) { recordKpiMeasurement(input: { externalId: \"errors\", observedAt: $t, value: 0.5 }) { written } }";
+    assert_eq!(
+        server.gql_ok(&feed_key, record_errors, now.clone()).await["recordKpiMeasurement"]["written"],
+        1
+    );
+    server.gql(Some(&feed_key), record, now.clone()).await.assert_error("NOT_FOUND");
+    let seen = server.gql_ok(&feed_key, "{ kpis { totalCount edges { node { id } } } }", json!({})).await;
+    assert_eq!(seen["kpis"]["totalCount"], 1, "{seen}");
+    assert_eq!(seen["kpis"]["edges"][0]["node"]["id"], errors);
+    // A list for an integration that feeds no KPIs, or naming a foreign id, is refused.
+    let bad = "mutation($k: [ID!]) { createIntegration(input: { name: \"Odd\", scopes: [OKR_READ], kpiIds: $k }) { apiKey } }";
+    server.gql(Some(&admin), bad, json!({ "k": [errors] })).await.assert_error("BAD_USER_INPUT");
+    server.gql(Some(&admin), listed_create, json!({ "k": [company] })).await.assert_error("BAD_USER_INPUT");
+
     // Used keys show their last use.
     let listed = server.gql_ok(&admin, "{ integrations { name lastUsedAt } }", json!({})).await;
     let used = listed["integrations"].as_array().cloned().unwrap_or_default();

@@ -4,6 +4,7 @@
 pub mod check_in;
 pub mod idempotency_key;
 pub mod integration;
+pub mod integration_kpi;
 pub mod key_result;
 pub mod key_result_kpi_link;
 pub mod kpi;

@@ -9,6 +9,7 @@
 mod bridge;
 mod checkins;
 mod convert;
+mod directory;
 pub mod entity;
 mod error;
 mod goal_views;
@@ -25,6 +26,7 @@ mod store;
 mod units;
 
 pub use checkins::CheckInInput;
+pub use directory::{DirectoryPerson, DirectorySync, DirectoryUnit, SyncReport};
 pub use error::{StoreError, StoreResult};
 pub use goals::{
     KeyResultPatch, NewKeyResult, NewObjective, ObjectiveFilter, ObjectiveOrder, ObjectivePatch,

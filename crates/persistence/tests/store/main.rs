@@ -11,6 +11,7 @@ mod batch;
 mod checkins;
 mod common;
 mod concurrency;
+mod directory;
 mod goals;
 mod goals_fixture;
 mod goals_visibility;
@@ -42,6 +43,10 @@ use checkins::{
 use concurrency::{
     concurrent_creates_all_succeed, concurrent_updates_are_not_lost,
     concurrent_updates_of_one_version_conflict,
+};
+use directory::{
+    absent_people_stay_and_deactivated_people_keep_their_rows, every_bad_row_is_named_and_nothing_is_written,
+    only_the_directory_scope_syncs_and_only_admins_grant_roles, twenty_thousand_people_sync_in_one_call,
 };
 use goals::{
     key_result_without_check_in_follows_its_start, key_results_follow_their_rules,
@@ -126,6 +131,10 @@ goalgraph_testkit::db_tests!(
     live_events_follow_each_committed_change,
     alignment_and_directory_changes_are_events,
     delivery_costs_the_same_for_one_or_a_thousand_subscribers,
+    twenty_thousand_people_sync_in_one_call,
+    every_bad_row_is_named_and_nothing_is_written,
+    absent_people_stay_and_deactivated_people_keep_their_rows,
+    only_the_directory_scope_syncs_and_only_admins_grant_roles,
 );
 
 /// Cases only PostgreSQL has: transactions committing out of order,

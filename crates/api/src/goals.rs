@@ -86,6 +86,8 @@ pub enum InsightKind {
     TooManyKpis,
     /// At review: a key result that reached its target could become a standing KPI.
     PromoteToKpi,
+    /// A deactivated person still owns open objectives, key results or KPIs: transfer them.
+    OrphanedOwner,
 }
 
 /// Guidance from the seeds: a warning, not an error.
@@ -134,6 +136,11 @@ impl InsightNode {
             DomainInsightKind::PromoteToKpi => {
                 "this key result reached its target: should it now become a standing KPI?".to_owned()
             }
+            DomainInsightKind::OrphanedOwner => format!(
+                "a deactivated person still owns {} open objective(s), key result(s) or KPI(s): \
+                 hand them over with transferOwnership",
+                i.count
+            ),
         }
     }
     async fn owner(&self, ctx: &Context<'_>) -> ApiResult<Option<GoalOwner>> {
@@ -311,6 +318,7 @@ impl GoalQuery {
         let unit = opt_id::<UnitId>("unitId", NodeType::Unit, &unit_id)?;
         let mut insights = d.store.okr_insights(&d.ctx.actor, &d.ctx.settings, period, unit, d.now).await?;
         insights.extend(d.store.kpi_insights(&d.ctx.actor, &d.ctx.settings, period, unit, d.now).await?);
+        insights.extend(d.store.orphaned_owner_insights(&d.ctx.actor, period, unit).await?);
         Ok(insights.into_iter().map(InsightNode).collect())
     }
 }

@@ -1,11 +1,12 @@
 //! The guidance of the seeds that concerns OKRs, as warnings (not errors):
 //! too many objectives per owner, too few or too many key results, stale
-//! check-ins, objectives aligned to nothing.
+//! check-ins, objectives aligned to nothing, and what deactivated people
+//! still own.
 
 use crate::formulas::is_stale;
 use crate::okr::{ObjectiveStatus, Owner};
 use crate::settings::OrganizationSettings;
-use crate::{KeyResultId, KpiId, ObjectiveId, UnitId};
+use crate::{KeyResultId, KpiId, ObjectiveId, PersonId, UnitId};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
@@ -18,6 +19,8 @@ pub enum InsightKind {
     KpiNeedsObjective,
     TooManyKpis,
     PromoteToKpi,
+    /// A deactivated person still owns open objectives, key results or KPIs.
+    OrphanedOwner,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +56,54 @@ pub struct Insight {
     pub kpis: Vec<KpiId>,
     /// Objects concerned that the reader may not see (counted, not named).
     pub hidden: u32,
+}
+
+/// Something a deactivated person still owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orphan {
+    Objective(ObjectiveId),
+    KeyResult(KeyResultId),
+    Kpi(KpiId),
+}
+
+/// One insight per deactivated owner listing what they still own (open
+/// objectives and key results, KPIs in use), the reader's hidden ones
+/// counted, not named; none for an owner of whom the reader sees nothing.
+pub fn orphaned_owner_insights(items: &[(PersonId, Orphan, bool)]) -> Vec<Insight> {
+    let mut by_owner: Vec<(PersonId, Insight)> = Vec::new();
+    for (owner, orphan, visible) in items {
+        let i = match by_owner.iter().position(|(p, _)| p == owner) {
+            Some(i) => i,
+            None => {
+                by_owner.push((
+                    *owner,
+                    Insight {
+                        kind: InsightKind::OrphanedOwner,
+                        threshold: 0,
+                        count: 0,
+                        owner: Some(Owner::Person(*owner)),
+                        objectives: vec![],
+                        key_results: vec![],
+                        kpis: vec![],
+                        hidden: 0,
+                    },
+                ));
+                by_owner.len() - 1
+            }
+        };
+        let insight = &mut by_owner[i].1;
+        insight.count += 1;
+        if !visible {
+            insight.hidden += 1;
+            continue;
+        }
+        match orphan {
+            Orphan::Objective(o) => insight.objectives.push(*o),
+            Orphan::KeyResult(k) => insight.key_results.push(*k),
+            Orphan::Kpi(k) => insight.kpis.push(*k),
+        }
+    }
+    by_owner.into_iter().map(|(_, i)| i).filter(|i| i.count > i.hidden).collect()
 }
 
 pub fn okr_insights(
@@ -231,7 +282,33 @@ pub fn kpi_insights(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::PersonId;
+
+    #[test]
+    fn orphaned_owners_list_what_they_still_own() {
+        let (ann, bob) = (PersonId::new(), PersonId::new());
+        let (o1, o2) = (ObjectiveId::new(), ObjectiveId::new());
+        let (k1, kpi) = (KeyResultId::new(), KpiId::new());
+        let items = [
+            (ann, Orphan::Objective(o1), true),
+            (ann, Orphan::KeyResult(k1), true),
+            (ann, Orphan::Objective(o2), false),
+            (ann, Orphan::Kpi(kpi), true),
+            // Bob's one object is hidden from the reader: no insight names him.
+            (bob, Orphan::Objective(ObjectiveId::new()), false),
+        ];
+        let got = orphaned_owner_insights(&items);
+        assert_eq!(got.len(), 1);
+        let i = &got[0];
+        assert_eq!(
+            (i.kind, i.owner, i.count, i.hidden),
+            (InsightKind::OrphanedOwner, Some(Owner::Person(ann)), 4, 1)
+        );
+        assert_eq!(
+            (i.objectives.clone(), i.key_results.clone(), i.kpis.clone()),
+            (vec![o1], vec![k1], vec![kpi])
+        );
+        assert!(orphaned_owner_insights(&[]).is_empty());
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()

@@ -34,23 +34,23 @@ const CHECK_IN: &str = "mutation($kr: ID!, $v: Float!, $c: Float, $n: String) { 
 /// secret one (PRIVATE), each aligned to the one before, the last two both
 /// to Inbound's. Ivy owns a key result 0 → 100 on each of hers, and the
 /// company has a KPI (HIGHER_IS_BETTER, healthy from 90).
-struct Goals {
-    org: Org,
-    admin: Actor,
-    period: PeriodId,
-    inbound: UnitId,
-    outbound: UnitId,
-    ivy: Person,
-    otto: Person,
-    company: ObjectiveId,
-    ivys: ObjectiveId,
-    secret: ObjectiveId,
-    kr: KeyResultId,
-    secret_kr: KeyResultId,
-    kpi: KpiId,
+pub(crate) struct Goals {
+    pub(crate) org: Org,
+    pub(crate) admin: Actor,
+    pub(crate) period: PeriodId,
+    pub(crate) inbound: UnitId,
+    pub(crate) outbound: UnitId,
+    pub(crate) ivy: Person,
+    pub(crate) otto: Person,
+    pub(crate) company: ObjectiveId,
+    pub(crate) ivys: ObjectiveId,
+    pub(crate) secret: ObjectiveId,
+    pub(crate) kr: KeyResultId,
+    pub(crate) secret_kr: KeyResultId,
+    pub(crate) kpi: KpiId,
 }
 
-async fn goals(store: &Store, slug: &str) -> Goals {
+pub(crate) async fn goals(store: &Store, slug: &str) -> Goals {
     let org = create_org(store, slug).await;
     let admin = store.person_actor(&org.admin, &RoleSet::default()).await.unwrap();
     let a = &admin;
@@ -173,7 +173,7 @@ async fn goals(store: &Store, slug: &str) -> Goals {
     }
 }
 
-fn id(node: NodeType, uuid: uuid::Uuid) -> Value {
+pub(crate) fn id(node: NodeType, uuid: uuid::Uuid) -> Value {
     json!(encode_id(node, uuid).0)
 }
 

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod concurrency;
+mod directory;
 mod errors;
 mod http;
 mod idp;
@@ -13,11 +14,13 @@ mod integrations;
 mod kpis;
 mod live;
 mod ops;
+mod ownership;
 mod tenancy;
 mod tokens;
 mod ws;
 
 use concurrency::concurrent_mutations_all_succeed;
+use directory::a_directory_integration_syncs_people_who_then_sign_in;
 use errors::internal_errors_name_only_the_request_id;
 use http::{
     a_refused_body_does_not_break_keep_alive, cors_allows_only_configured_origins,
@@ -36,6 +39,7 @@ use ops::{
     health_and_readiness, metrics_labels_are_bounded, metrics_labels_ignore_unknown_methods,
     readiness_fails_with_pending_migrations,
 };
+use ownership::orphaned_goals_are_listed_and_handed_over;
 use tenancy::tenants_cannot_reach_each_other;
 use tokens::{identities_outside_the_tenant_are_refused, invalid_tokens_are_refused_before_execution};
 use ws::{
@@ -52,7 +56,9 @@ goalgraph_testkit::db_tests!(
     every_subscription_delivers_over_a_websocket,
     subscribers_see_only_what_the_policy_lets_them,
     identical_subscriptions_share_one_execution,
+    orphaned_goals_are_listed_and_handed_over,
     integration_keys_do_what_their_scopes_name,
+    a_directory_integration_syncs_people_who_then_sign_in,
     measurements_drive_linked_goals_and_insights,
     invalid_tokens_are_refused_before_execution,
     identities_outside_the_tenant_are_refused,

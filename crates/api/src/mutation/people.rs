@@ -1,8 +1,9 @@
 use crate::context::data;
 use crate::error::ApiResult;
 use crate::ids::{NodeType, decode_id};
-use crate::types::PersonNode;
 use crate::types::enums::Role;
+use crate::types::kpi::KpiNode;
+use crate::types::{KeyResultNode, ObjectiveNode, PersonNode};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use goalgraph_domain::model::RoleSet;
 use goalgraph_domain::{PersonId, UnitId};
@@ -40,6 +41,22 @@ pub struct UpdatePersonInput {
     /// false deactivates: the person keeps their history but cannot sign in.
     pub active: Option<bool>,
     pub expected_version: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct TransferOwnershipInput {
+    /// Usually a deactivated person.
+    pub from_person_id: ID,
+    /// An active person.
+    pub to_person_id: ID,
+}
+
+/// What was handed over.
+#[derive(SimpleObject)]
+pub struct TransferOwnershipPayload {
+    pub objectives: Vec<ObjectiveNode>,
+    pub key_results: Vec<KeyResultNode>,
+    pub kpis: Vec<KpiNode>,
 }
 
 #[derive(SimpleObject)]
@@ -100,5 +117,38 @@ impl PersonMutation {
             expected_version: input.expected_version,
         };
         Ok(PersonPayload { person: PersonNode(d.store.update_person(&d.ctx.actor, id, patch).await?) })
+    }
+
+    /// Hands a person's open objectives, their key results in open
+    /// objectives and their KPIs in use to another person, in one
+    /// transaction (after someone left: see the ORPHANED_OWNER insight).
+    async fn transfer_ownership(
+        &self,
+        ctx: &Context<'_>,
+        input: TransferOwnershipInput,
+    ) -> ApiResult<TransferOwnershipPayload> {
+        let d = data(ctx)?;
+        let from: PersonId = decode_id("fromPersonId", NodeType::Person, &input.from_person_id)?;
+        let to: PersonId = decode_id("toPersonId", NodeType::Person, &input.to_person_id)?;
+        let actor = &d.ctx.actor;
+        let moved = d.store.transfer_ownership(actor, from, to).await?;
+        let mut objectives = d.store.objectives_by_ids(actor, &moved.objectives).await?;
+        let mut key_results = d.store.key_results_by_ids(actor, &moved.key_results).await?;
+        let mut kpis = d.store.kpis_by_ids(actor, &moved.kpis).await?;
+        Ok(TransferOwnershipPayload {
+            objectives: moved
+                .objectives
+                .iter()
+                .filter_map(|id| objectives.remove(id))
+                .map(ObjectiveNode)
+                .collect(),
+            key_results: moved
+                .key_results
+                .iter()
+                .filter_map(|id| key_results.remove(id))
+                .map(KeyResultNode)
+                .collect(),
+            kpis: moved.kpis.iter().filter_map(|id| kpis.remove(id)).map(KpiNode).collect(),
+        })
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod connection;
 pub mod context;
+mod directory;
 pub mod error;
 mod goals;
 pub mod ids;

@@ -25,8 +25,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
-    /// Largest body of a request whose every operation is a bulk KPI
-    /// ingestion (`recordKpiMeasurements`), in bytes.
+    /// Largest body of a request whose every operation is a bulk ingestion
+    /// (`recordKpiMeasurements`, `syncDirectory`), in bytes.
     pub bulk_body_limit_bytes: usize,
     /// Database connection pool size.
     pub max_connections: u32,

@@ -384,9 +384,9 @@ async fn graphql_post(State(state): State<Arc<AppState>>, req: Request) -> Respo
             "POST /graphql takes Content-Type: application/json",
         ));
     }
-    // Bulk KPI ingestion may send more than other requests: read up to the
-    // larger limit, and hold any other request to the normal one once its
-    // operations are known.
+    // Bulk ingestion (KPI measurements, directory syncs) may send more than
+    // other requests: read up to the larger limit, and hold any other
+    // request to the normal one once its operations are known.
     let limit = state.config.body_limit_bytes.max(state.config.bulk_body_limit_bytes);
     let too_large = |limit: usize| {
         closing(error_response(
@@ -426,8 +426,12 @@ async fn graphql_post(State(state): State<Arc<AppState>>, req: Request) -> Respo
     json_response(&headers, response)
 }
 
-/// Whether every operation of the request is a bulk KPI ingestion: a
-/// mutation whose only root field is `recordKpiMeasurements`.
+/// Root fields whose input may exceed the normal body limit: bulk KPI
+/// measurements and HRIS directory syncs (20,000 people take several MB).
+const BULK_FIELDS: [&str; 2] = ["recordKpiMeasurements", "syncDirectory"];
+
+/// Whether every operation of the request is a bulk ingestion: a mutation
+/// whose root fields are all [`BULK_FIELDS`].
 fn is_bulk_ingestion(batch: &BatchRequest) -> bool {
     use async_graphql::parser::types::Selection;
     let requests: Vec<&async_graphql::Request> = match batch {
@@ -446,7 +450,7 @@ fn is_bulk_ingestion(batch: &BatchRequest) -> bool {
         ops.iter().all(|op| {
             op.node.ty == OperationType::Mutation
                 && op.node.selection_set.node.items.iter().all(|sel| {
-                    matches!(&sel.node, Selection::Field(f) if f.node.name.node == "recordKpiMeasurements")
+                    matches!(&sel.node, Selection::Field(f) if BULK_FIELDS.contains(&f.node.name.node.as_str()))
                 })
         })
     })

@@ -18,4 +18,5 @@ pub struct Mutation(
     crate::goals::GoalMutation,
     crate::kpis::KpiMutation,
     crate::integrations::IntegrationMutation,
+    crate::directory::DirectoryMutation,
 );

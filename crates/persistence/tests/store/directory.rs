@@ -147,6 +147,25 @@ async fn unit_by_key(store: &Store, org: OrganizationId, key: &str) -> unit::Mod
         .unwrap_or_else(|| panic!("no unit {key}"))
 }
 
+/// Directory events in the outbox for a tenant.
+async fn directory_events(store: &Store, org: OrganizationId) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let conn = store.connection();
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT COUNT(*) AS n FROM live_events WHERE organization_id = $1 AND topic = 'DIRECTORY'"
+        }
+        _ => "SELECT COUNT(*) AS n FROM live_events WHERE organization_id = ? AND topic = 'DIRECTORY'",
+    };
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, [org.0.into()]))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
 /// The field and message of an `Invalid` error.
 #[track_caller]
 fn invalid<T: std::fmt::Debug>(result: StoreResult<T>) -> (String, String) {
@@ -444,12 +463,15 @@ pub async fn absent_people_stay_and_deactivated_people_keep_their_rows(db: TestD
     let q = active_quarter(&store, &t).await;
     let goal = objective(&store, a, q.id, Owner::Person(alice), "Ship it", None).await;
     let before = snapshot(&store, org).await;
+    let events = directory_events(&store, org).await;
 
-    // A partial call deactivates Bob and leaves Alice and Carol alone.
+    // A partial call deactivates Bob and leaves Alice and Carol alone; one
+    // directory event tells subscribers to rebuild their actors.
     let mut bob = people[1].clone();
     bob.active = false;
     let report = store.sync_directory(a, sync(vec![], vec![bob.clone()])).await.unwrap();
     assert_eq!(report, SyncReport { people_deactivated: 1, ..SyncReport::default() });
+    assert_eq!(directory_events(&store, org).await, events + 1);
     let after = snapshot(&store, org).await;
     let changed: Vec<_> = before.1.iter().zip(&after.1).filter(|(b, a)| b != a).collect();
     assert_eq!(changed.len(), 1, "only Bob's row changed");
@@ -462,6 +484,7 @@ pub async fn absent_people_stay_and_deactivated_people_keep_their_rows(db: TestD
     // Again: already inactive, nothing to do.
     let again = store.sync_directory(a, sync(vec![], vec![bob])).await.unwrap();
     assert_eq!(again, SyncReport { unchanged: 1, ..SyncReport::default() });
+    assert_eq!(directory_events(&store, org).await, events + 1, "no change, no event");
 
     // A row without `active: false` brings Bob back.
     let report = store.sync_directory(a, sync(vec![], vec![people[1].clone()])).await.unwrap();

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access;
+mod access_table;
 mod authz;
 mod batching;
 mod connections;
@@ -30,6 +32,10 @@ mod support;
 mod tenancy;
 mod viewer;
 
+use access::{
+    access_follows_role_and_unit_changes_on_the_next_request,
+    access_input_never_chooses_the_tenant_or_a_role, access_table_holds_on_every_path,
+};
 use authz::authorization_matrix_of_directory_and_period_mutations;
 use batching::statement_count_does_not_grow_with_the_data;
 use connections::{
@@ -123,4 +129,7 @@ goalgraph_testkit::db_tests!(
     measurement_keys_replay_and_conflict,
     measurement_keys_are_scoped_to_the_mutation,
     status_filter_pages_keep_the_total,
+    access_table_holds_on_every_path,
+    access_follows_role_and_unit_changes_on_the_next_request,
+    access_input_never_chooses_the_tenant_or_a_role,
 );

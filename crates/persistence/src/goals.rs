@@ -851,10 +851,13 @@ impl Store {
         unit_label: String,
     ) -> StoreResult<key_result::Model> {
         let org = actor.organization_id;
-        let o = self
-            .load_objective_row(tx.conn(), org, new.objective_id, true)
-            .await
-            .map_err(|_| DomainError::invalid("objectiveId", "no such objective in this organization"))?;
+        // A hidden objective answers exactly like a missing one.
+        let missing = || DomainError::not_found("objective");
+        let o =
+            self.load_objective_row(tx.conn(), org, new.objective_id, true).await.map_err(|_| missing())?;
+        if !policy::can_read(actor, &objective_resource(org, facts(&o)?)) {
+            return Err(missing().into());
+        }
         let resource = Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: new.owner_id };
         policy::authorize(actor, Action::Create, &resource)?;
         self.open_objective_of(tx, org, o.id).await?;

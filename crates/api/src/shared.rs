@@ -200,6 +200,92 @@ fn failure(error: ApiError) -> StreamItem {
     ])))
 }
 
+/// What a member keeps while it listens: its receiver of the group's
+/// events, its actor, and handles. Kept apart from the setup so an idle
+/// member's allocation holds only this.
+struct Listening {
+    receiver: broadcast::Receiver<Arc<SharedEvent>>,
+    principal: Principal,
+    hub: LiveHub,
+    _member: Member,
+    _group: Arc<Group>,
+}
+
+/// Checks the subscriber, then joins (or starts) its group; an item to end
+/// with when it may not listen.
+async fn join(
+    schema: AppSchema,
+    store: Store,
+    ctx: RequestContext,
+    request: async_graphql::Request,
+) -> Result<Box<Listening>, StreamItem> {
+    // The subscribe-time checks, for this actor.
+    let mut probe =
+        subscription_stream(&schema, &store, ctx.clone(), copy_request(&request), LiveMode::Probe);
+    if let Some(response) = probe.next().await {
+        return Err(StreamItem::Response(Box::new(response)));
+    }
+    drop(probe);
+    let hub = store.live().await.map_err(|e| failure(e.into()))?;
+    let groups = hub.extension::<Groups>().ok_or_else(|| failure(ApiError::Internal))?;
+    let key = GroupKey {
+        org: ctx.actor.organization_id,
+        query: request.query.clone(),
+        operation: request.operation_name.clone(),
+        variables: serde_json::to_string(&request.variables).unwrap_or_default(),
+    };
+    let (group, receiver) = groups.join(key, || {
+        let (sender, _) = broadcast::channel(GROUP_CAPACITY);
+        let (ready_tx, ready) = watch::channel(false);
+        let slot = Arc::new(GroupSlot { current: Mutex::new(None), ready: ready_tx });
+        let task = tokio::spawn(run_group(
+            schema.clone(),
+            store.clone(),
+            ctx.clone(),
+            copy_request(&request),
+            slot,
+            sender.clone(),
+        ));
+        Group { sender, ready, task: task.abort_handle() }
+    });
+    // Listening only once the group's execution listens to the hub: no
+    // event committed after this point is missed.
+    let mut ready = group.ready.clone();
+    ready.wait_for(|r| *r).await.map_err(|_| failure(ApiError::Internal))?;
+    hub.add_members(1);
+    let member = Member(hub.clone());
+    let principal = Principal::from_context(&store, ctx, &hub);
+    Ok(Box::new(Listening { receiver, principal, hub, _member: member, _group: group }))
+}
+
+/// The next event the member may see, or the item it ends with.
+async fn next_event(state: &mut Listening) -> Result<StreamItem, StreamItem> {
+    loop {
+        let event = match state.receiver.recv().await {
+            Ok(event) => event,
+            Err(RecvError::Lagged(n)) => {
+                return Err(failure(ApiError::Conflict {
+                    message: format!(
+                        "this subscriber fell behind by {n} events: subscribe again, with `after` \
+                         set to the last cursor received"
+                    ),
+                }));
+            }
+            Err(RecvError::Closed) => {
+                return Err(failure(ApiError::Conflict {
+                    message: "the live stream ended: subscribe again".to_owned(),
+                }));
+            }
+        };
+        // Boxed: rebuilding the actor is rare, its future large.
+        match Box::pin(visible(&mut state.principal, &state.hub, &event.delivery)).await {
+            Ok(true) => return Ok(StreamItem::Shared(event.payload.clone())),
+            Ok(false) => {}
+            Err(e) => return Err(failure(e)),
+        }
+    }
+}
+
 /// One member's stream: checked at subscribe time like any subscription,
 /// then the group's events it may see.
 pub(crate) fn member_stream(
@@ -208,81 +294,20 @@ pub(crate) fn member_stream(
     ctx: RequestContext,
     request: async_graphql::Request,
 ) -> BoxStream<'static, StreamItem> {
-    async_stream::stream! {
-        // The subscribe-time checks, for this actor.
-        {
-            let mut probe = subscription_stream(&schema, &store, ctx.clone(), copy_request(&request), LiveMode::Probe);
-            if let Some(response) = Box::pin(probe.next()).await {
-                yield StreamItem::Response(Box::new(response));
-                return;
-            }
-        }
-        // Boxed: the idle member's state need not hold room for these.
-        let hub = match Box::pin(store.live()).await {
-            Ok(hub) => hub,
-            Err(e) => { yield failure(e.into()); return; }
-        };
-        let Some(groups) = hub.extension::<Groups>() else { yield failure(ApiError::Internal); return; };
-        let key = GroupKey {
-            org: ctx.actor.organization_id,
-            query: request.query.clone(),
-            operation: request.operation_name.clone(),
-            variables: serde_json::to_string(&request.variables).unwrap_or_default(),
-        };
-        let (_group, mut receiver) = groups.join(key, || {
-            let (sender, _) = broadcast::channel(GROUP_CAPACITY);
-            let (ready_tx, ready) = watch::channel(false);
-            let slot = Arc::new(GroupSlot { current: Mutex::new(None), ready: ready_tx });
-            let task = tokio::spawn(run_group(
-                schema.clone(),
-                store.clone(),
-                ctx.clone(),
-                copy_request(&request),
-                slot,
-                sender.clone(),
-            ));
-            Group { sender, ready, task: task.abort_handle() }
-        });
-        drop(groups);
-        drop(request);
-        drop(schema);
-        // Listening only once the group's execution listens to the hub: no
-        // event committed after this point is missed.
-        let mut ready = _group.ready.clone();
-        if Box::pin(ready.wait_for(|r| *r)).await.is_err() {
-            yield failure(ApiError::Internal);
-            return;
-        }
-        drop(ready);
-        hub.add_members(1);
-        let _member = Member(hub.clone());
-        let mut principal = Principal::from_context(&store, ctx, &hub);
-        drop(store);
-        loop {
-            let event = match receiver.recv().await {
-                Ok(event) => event,
-                Err(RecvError::Lagged(n)) => {
-                    yield failure(ApiError::Conflict {
-                        message: format!(
-                            "this subscriber fell behind by {n} events: subscribe again, with `after` \
-                             set to the last cursor received"
-                        ),
-                    });
-                    return;
+    // The setup runs in a box of its own, freed once the member listens.
+    let setup = Box::pin(join(schema, store, ctx, request));
+    futures_util::stream::once(setup)
+        .flat_map(|joined| match joined {
+            Err(item) => futures_util::stream::once(std::future::ready(item)).boxed(),
+            Ok(state) => futures_util::stream::unfold(Some(state), |state| async move {
+                let mut state = state?;
+                match next_event(&mut state).await {
+                    Ok(item) => Some((item, Some(state))),
+                    // The last item ends the stream.
+                    Err(item) => Some((item, None)),
                 }
-                Err(RecvError::Closed) => {
-                    yield failure(ApiError::Conflict {
-                        message: "the live stream ended: subscribe again".to_owned(),
-                    });
-                    return;
-                }
-            };
-            match Box::pin(visible(&mut principal, &hub, &event.delivery)).await {
-                Ok(true) => yield StreamItem::Shared(event.payload.clone()),
-                Ok(false) => {}
-                Err(e) => { yield failure(e); return; }
-            }
-        }
-    }
-    .boxed()
+            })
+            .boxed(),
+        })
+        .boxed()
 }

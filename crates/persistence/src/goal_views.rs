@@ -242,14 +242,7 @@ impl Store {
         let org = actor.organization_id;
         policy::authorize(actor, Action::Read, &Resource::Period { organization_id: org })?;
         let period_row = self.load_period(org, period).await?;
-        let in_units: Option<HashSet<Uuid>> = match unit {
-            Some(u) => {
-                self.unit(actor, u).await?;
-                let subtree = self.unit_subtree(org, u).await?;
-                Some(subtree.into_iter().map(|u| u.0).collect())
-            }
-            None => None,
-        };
+        let in_units = self.units_in_scope(actor, unit).await?;
         let company = self.company_unit_id(org).await?;
         let rows: Vec<objective::Model> = self
             .period_rows(org, period)
@@ -299,6 +292,18 @@ impl Store {
     }
 
     /// A unit and everything below it.
+    /// The units an insight of `unit` looks at (the unit, which the actor
+    /// must see, and everything below it); `None` for the whole tenant.
+    pub(crate) async fn units_in_scope(
+        &self,
+        actor: &Actor,
+        unit: Option<UnitId>,
+    ) -> StoreResult<Option<HashSet<Uuid>>> {
+        let Some(u) = unit else { return Ok(None) };
+        self.unit(actor, u).await?;
+        Ok(Some(self.unit_subtree(actor.organization_id, u).await?.into_iter().map(|u| u.0).collect()))
+    }
+
     pub(crate) async fn unit_subtree(&self, org: OrganizationId, root: UnitId) -> StoreResult<Vec<UnitId>> {
         let rows = self
             .db
@@ -335,13 +340,7 @@ impl Store {
         let org = actor.organization_id;
         let period_row = self.load_period(org, period).await?;
         policy::authorize(actor, Action::Read, &Resource::Period { organization_id: org })?;
-        let in_units: Option<HashSet<Uuid>> = match unit {
-            Some(u) => {
-                self.unit(actor, u).await?;
-                Some(self.unit_subtree(org, u).await?.into_iter().map(|u| u.0).collect())
-            }
-            None => None,
-        };
+        let in_units = self.units_in_scope(actor, unit).await?;
         let kpi_rows: Vec<kpi::Model> = kpi::Entity::find()
             .filter(kpi::Column::OrganizationId.eq(org.0))
             .filter(kpi::Column::Archived.eq(false))

@@ -43,13 +43,7 @@ impl Store {
     ) -> StoreResult<Vec<Insight>> {
         let org = actor.organization_id;
         policy::authorize(actor, Action::Read, &Resource::Period { organization_id: org })?;
-        let in_units: Option<HashSet<Uuid>> = match unit {
-            Some(u) => {
-                self.unit(actor, u).await?;
-                Some(self.unit_subtree(org, u).await?.into_iter().map(|u| u.0).collect())
-            }
-            None => None,
-        };
+        let in_units = self.units_in_scope(actor, unit).await?;
         let inactive: Vec<Uuid> = person::Entity::find()
             .filter(person::Column::OrganizationId.eq(org.0))
             .filter(person::Column::Active.eq(false))

@@ -471,3 +471,37 @@ pub async fn identical_subscriptions_share_one_execution(db: TestDb) {
     let gone = goalgraph_e2e::eventually(Duration::from_secs(10), || async { hub.receivers() == 1 }).await;
     assert!(gone, "the group's receiver outlived its members: {}", hub.receivers());
 }
+
+/// The schema's depth and complexity limits hold over the socket as over
+/// HTTP: a subscription selecting more fields than the limit, and a query
+/// nested deeper than it, are refused before anything runs.
+pub async fn limits_apply_to_documents_over_the_socket(db: TestDb) {
+    let server = start(&db).await;
+    let g = goals(server.store(), "limits").await;
+    let admin = server.token(&g.org, &g.org.admin);
+    let kr = id(NodeType::KeyResult, g.kr.0);
+    let hub = server.store().live().await.unwrap();
+    let mut ws = server.ws_session(&admin).await;
+    let wide: String = (0..goalgraph_api::MAX_COMPLEXITY + 1).map(|i| format!("f{i}: value ")).collect();
+    ws.subscribe(
+        "wide",
+        &format!("subscription($kr: ID) {{ keyResultProgress(keyResultId: $kr) {{ {wide} }} }}"),
+        json!({ "kr": kr }),
+    )
+    .await;
+    let errors = ws.expect_error("wide").await;
+    assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{errors}");
+    assert!(errors[0]["message"].as_str().unwrap().to_lowercase().contains("complex"), "{errors}");
+    assert_eq!(hub.subscribers(), 0, "refused before it subscribed");
+    let mut deep = "id".to_owned();
+    // Three levels a step: past the depth limit, short of the parser's own
+    // recursion limit.
+    for _ in 0..goalgraph_api::MAX_DEPTH / 3 + 1 {
+        deep = format!("children {{ edges {{ node {{ {deep} }} }} }}");
+    }
+    ws.subscribe("deep2", &format!("{{ organization {{ companyUnit {{ {deep} }} }} }}"), json!({})).await;
+    let errors = ws.expect_error("deep2").await;
+    assert!(errors[0]["message"].as_str().unwrap().to_lowercase().contains("deep"), "{errors}");
+    // The control: the same subscription within the limits runs.
+    let _ok = subscribe(&server, &admin, KR_PROGRESS, json!({ "kr": kr })).await;
+}

@@ -33,7 +33,7 @@ use integrations::integration_keys_do_what_their_scopes_name;
 use kpis::measurements_drive_linked_goals_and_insights;
 use live::{
     every_subscription_delivers_over_a_websocket, identical_subscriptions_share_one_execution,
-    subscribers_see_only_what_the_policy_lets_them,
+    limits_apply_to_documents_over_the_socket, subscribers_see_only_what_the_policy_lets_them,
 };
 use ops::{
     health_and_readiness, metrics_labels_are_bounded, metrics_labels_ignore_unknown_methods,
@@ -56,6 +56,7 @@ goalgraph_testkit::db_tests!(
     every_subscription_delivers_over_a_websocket,
     subscribers_see_only_what_the_policy_lets_them,
     identical_subscriptions_share_one_execution,
+    limits_apply_to_documents_over_the_socket,
     orphaned_goals_are_listed_and_handed_over,
     integration_keys_do_what_their_scopes_name,
     a_directory_integration_syncs_people_who_then_sign_in,

@@ -235,7 +235,7 @@ fn may_subscribe(actor: &Actor, resource: &Resource) -> ApiResult<()> {
 }
 
 /// A check-in as a live event shows it.
-pub struct LiveCheckIn(goalgraph_domain::live::CheckInFacts);
+pub struct LiveCheckIn(goalgraph_domain::okr::CheckIn);
 
 #[Object]
 impl LiveCheckIn {

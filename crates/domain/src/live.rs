@@ -10,7 +10,7 @@ use crate::error::DomainError;
 use crate::formulas::{Health, PeriodWindow, key_result_expected, key_result_health};
 use crate::ids::*;
 use crate::kpi::KpiStatus;
-use crate::okr::{Measure, ObjectiveStatus};
+use crate::okr::{CheckIn, Measure, ObjectiveStatus};
 use crate::policy::{GoalFacts, KpiFacts, Resource};
 use crate::settings::OrganizationSettings;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -59,17 +59,6 @@ impl Topic {
     }
 }
 
-/// A check-in as an event shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckInFacts {
-    pub id: CheckInId,
-    pub value: f64,
-    pub confidence: Option<f64>,
-    pub note: Option<String>,
-    pub author_id: Option<PersonId>,
-    pub created_at: DateTime<Utc>,
-}
-
 /// A key result moved: a check-in, or a measurement of the KPI it follows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyResultChange {
@@ -86,7 +75,7 @@ pub struct KeyResultChange {
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     /// None when a KPI measurement moved it.
-    pub check_in: Option<CheckInFacts>,
+    pub check_in: Option<CheckIn>,
 }
 
 impl KeyResultChange {

@@ -138,7 +138,7 @@ pub struct KeyResult {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckIn {
     pub id: CheckInId,
     pub organization_id: OrganizationId,

@@ -256,17 +256,10 @@ impl Store {
         active.progress = Set(progress);
         let updated = active.update(tx.conn()).await?;
         self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
-        let facts = goalgraph_domain::live::CheckInFacts {
-            id,
-            value,
-            confidence: conf,
-            note: row.note.clone(),
-            author_id: row.author_id.map(PersonId),
-            created_at: row.created_at,
-        };
-        self.emit_key_result(&tx, org, &updated, &o, Some(facts)).await?;
+        let check_in = convert::check_in(row);
+        self.emit_key_result(&tx, org, &updated, &o, Some(check_in.clone()), None).await?;
         tx.commit().await?;
-        Ok((convert::check_in(row), convert::key_result(updated)?))
+        Ok((check_in, convert::key_result(updated)?))
     }
 
     /// Writes past check-ins at their own times (demo data, imports): the
@@ -328,7 +321,7 @@ impl Store {
         }
         let updated = active.update(tx.conn()).await?;
         self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
-        self.emit_key_result(&tx, org, &updated, &o, None).await?;
+        self.emit_key_result(&tx, org, &updated, &o, None, None).await?;
         tx.commit().await?;
         convert::key_result(updated)
     }

@@ -946,7 +946,7 @@ impl Store {
         active.updated_at = Set(now());
         let m = active.update(tx.conn()).await?;
         self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
-        self.emit_key_result(&tx, org, &m, &o, None).await?;
+        self.emit_key_result(&tx, org, &m, &o, None, None).await?;
         tx.commit().await?;
         convert::key_result(m)
     }

@@ -533,7 +533,7 @@ impl Store {
             active.last_check_in_at = Set(observed);
             let updated = active.update(tx.conn()).await?;
             self.recompute_up(tx, org, ObjectiveId(objective_id)).await?;
-            self.emit_key_result(tx, org, &updated, &o, None).await?;
+            self.emit_key_result(tx, org, &updated, &o, None, Some(&p)).await?;
         }
         Ok(())
     }

@@ -688,13 +688,22 @@ impl Store {
         org: OrganizationId,
         kr: &crate::entity::key_result::Model,
         o: &crate::entity::objective::Model,
-        check_in: Option<goalgraph_domain::live::CheckInFacts>,
+        check_in: Option<goalgraph_domain::okr::CheckIn>,
+        period: Option<&crate::entity::period::Model>,
     ) -> StoreResult<()> {
         use sea_orm::EntityTrait;
-        let period = crate::entity::period::Entity::find_by_id((org.0, o.period_id))
-            .one(tx.conn())
-            .await?
-            .ok_or_else(|| StoreError::corrupt("objective without period"))?;
+        // The caller's period row when it has one, else one lookup.
+        let loaded;
+        let period = match period {
+            Some(p) => p,
+            None => {
+                loaded = crate::entity::period::Entity::find_by_id((org.0, o.period_id))
+                    .one(tx.conn())
+                    .await?
+                    .ok_or_else(|| StoreError::corrupt("objective without period"))?;
+                &loaded
+            }
+        };
         let goal = crate::goals::facts(o)?;
         let measure = kr
             .measure

@@ -876,12 +876,7 @@ impl Connection {
                     return Ok(());
                 };
                 self.running.remove(&id);
-                let mut errors = vec![ServerError::new("internal", None)];
-                errors[0]
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", ErrorCode::Internal.as_str());
-                return self.send_errors(&id, errors);
+                return self.send_errors(&id, vec![internal_error()]);
             }
         };
         match end {

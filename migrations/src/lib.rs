@@ -17,6 +17,7 @@ mod m20261122_000003_kpis;
 mod m20261122_000004_integrations;
 mod m20261201_000005_live_events;
 mod m20261201_000006_integration_kpis;
+mod m20261201_000007_audit_trail;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_integrations::Migration),
             Box::new(m20261201_000005_live_events::Migration),
             Box::new(m20261201_000006_integration_kpis::Migration),
+            Box::new(m20261201_000007_audit_trail::Migration),
         ]
     }
 }

@@ -50,8 +50,13 @@ pub async fn execute(
     let waves = Waves::default();
     let now = chrono::Utc::now();
     let loaders = Loaders::new(store.clone(), ctx.actor.clone(), ctx.settings.clone(), now, &waves);
+    // Every audit event the operation's mutations write names its request.
+    let request_id = ctx.request_id.clone();
     let data = RequestData { store: store.clone(), ctx, loaders, now, live: LiveMode::Filtered };
-    waves.run(schema.execute(request.data(data))).await
+    // Boxed: an operation's future is large and would otherwise sit on the
+    // caller's stack.
+    let run = Box::pin(waves.run(schema.execute(request.data(data))));
+    goalgraph_persistence::with_request_id(request_id, run).await
 }
 
 /// What an operation streamed over a socket yields.

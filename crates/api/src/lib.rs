@@ -6,6 +6,7 @@
 //! authenticates a request, builds its [`RequestContext`] and executes it
 //! against the schema built here.
 
+mod audit;
 pub mod connection;
 pub mod context;
 mod directory;

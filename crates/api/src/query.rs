@@ -20,6 +20,7 @@ pub struct Query(
     crate::goals::GoalQuery,
     crate::kpis::KpiQuery,
     crate::integrations::IntegrationQuery,
+    crate::audit::AuditQuery,
 );
 
 #[derive(Default)]

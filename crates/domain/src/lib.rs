@@ -7,6 +7,7 @@
 //! a pure function of its inputs, so it is tested without a database.
 
 pub mod alignment;
+pub mod audit;
 pub mod error;
 pub mod formulas;
 pub mod ids;

@@ -216,6 +216,10 @@ pub enum Resource {
     Integration {
         organization_id: OrganizationId,
     },
+    /// The tenant's audit trail: read and verified, never changed.
+    AuditTrail {
+        organization_id: OrganizationId,
+    },
 }
 
 /// What decides access to a KPI.
@@ -248,7 +252,8 @@ impl Resource {
             | Self::Objective { organization_id, .. }
             | Self::KeyResult { organization_id, .. }
             | Self::Kpi { organization_id, .. }
-            | Self::Integration { organization_id } => organization_id,
+            | Self::Integration { organization_id }
+            | Self::AuditTrail { organization_id } => organization_id,
         }
     }
 
@@ -262,6 +267,7 @@ impl Resource {
             Self::KeyResult { .. } => "key result",
             Self::Kpi { .. } => "KPI",
             Self::Integration { .. } => "integration",
+            Self::AuditTrail { .. } => "audit trail",
         }
     }
 }
@@ -288,6 +294,8 @@ pub fn can_read(actor: &Actor, resource: &Resource) -> bool {
         Resource::Kpi { kpi, .. } => can_read_kpi(actor, kpi),
         // Integrations and their keys are the admins' business.
         Resource::Integration { .. } => actor.is_admin(),
+        // Who changed what is for ADMIN and HR.
+        Resource::AuditTrail { .. } => actor.is_admin_or_hr(),
     }
 }
 
@@ -507,6 +515,8 @@ fn can_change(actor: &Actor, action: Action, resource: &Resource) -> bool {
         }
         (Resource::Kpi { .. }, Action::ClosePeriod | Action::CheckIn) => false,
         (Resource::Integration { .. }, _) => actor.is_admin(),
+        // Append-only: events are written by the commands themselves.
+        (Resource::AuditTrail { .. }, _) => false,
     }
 }
 
@@ -932,5 +942,28 @@ mod tests {
         assert_eq!(outcome(authorize(&person(org, &[Role::Admin]), Action::Create, &r)), "ok");
         assert_eq!(outcome(authorize(&person(org, &[Role::Hr]), Action::Create, &r)), "not_found");
         assert_eq!(outcome(authorize(&integration(org, &Scope::ALL), Action::Read, &r)), "not_found");
+    }
+
+    #[test]
+    fn the_audit_trail_is_read_by_admin_and_hr_only_and_changed_by_nobody() {
+        let org = OrganizationId::new();
+        let trail = Resource::AuditTrail { organization_id: org };
+        for (roles, readable) in [
+            (&[Role::Admin][..], true),
+            (&[Role::Hr][..], true),
+            (&[Role::Manager][..], false),
+            (&[Role::Member][..], false),
+            (&[Role::Viewer][..], false),
+        ] {
+            let actor = person(org, roles);
+            assert_eq!(authorize(&actor, Action::Read, &trail).is_ok(), readable, "{roles:?}");
+            for action in [Action::Create, Action::Update, Action::Delete] {
+                assert!(authorize(&actor, action, &trail).is_err(), "{roles:?} {action:?}");
+            }
+        }
+        let all_scopes = integration(org, &Scope::ALL);
+        assert!(authorize(&all_scopes, Action::Read, &trail).is_err());
+        let other_admin = person(OrganizationId::new(), &[Role::Admin]);
+        assert!(matches!(authorize(&other_admin, Action::Read, &trail), Err(DomainError::NotFound { .. })));
     }
 }

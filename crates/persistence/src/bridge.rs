@@ -1,6 +1,7 @@
 //! The bridge between KPIs and OKRs: key results that follow a KPI,
 //! objectives drafted to fix a KPI, and key results promoted to KPIs.
 
+use crate::audit::{AuditRecord, row_value};
 use crate::convert::{self, now};
 use crate::entity::{
     check_in, key_result, key_result_kpi_link, kpi, kpi_measurement, objective, objective_kpi_source,
@@ -31,7 +32,17 @@ impl Store {
         kpi_id: Option<KpiId>,
     ) -> StoreResult<KeyResult> {
         let tx = self.write().await?;
+        let previous = key_result_kpi_link::Entity::find_by_id((actor.organization_id.0, key_result_id.0))
+            .one(tx.conn())
+            .await?
+            .map(|l| l.kpi_id);
         let m = self.link_in(&tx, actor, key_result_id, kpi_id).await?;
+        tx.audit(
+            actor,
+            AuditRecord::new("linkKeyResultToKpi", "KeyResult", m.id)
+                .before_field("kpiId", previous)
+                .after_field("kpiId", kpi_id.map(|k| k.0)),
+        );
         tx.commit().await?;
         convert::key_result(m)
     }
@@ -255,8 +266,15 @@ impl Store {
             .one(tx.conn())
             .await?
             .ok_or_else(|| StoreError::corrupt("objective vanished"))?;
+        tx.audit(
+            actor,
+            AuditRecord::new("createObjectiveFromKpi", "Objective", o.id)
+                .created(&o)
+                .after_field("keyResult", row_value(&kr))
+                .after_field("kpiId", k.id.0),
+        );
         tx.commit().await?;
-        Ok((convert::objective(o)?, convert::key_result(kr)?))
+        Ok((self.objective_model(o)?, convert::key_result(kr)?))
     }
 
     /// Creates a KPI from a key result, carrying its check-ins as
@@ -342,6 +360,12 @@ impl Store {
             .exec_without_returning(tx.conn())
             .await?;
         }
+        tx.audit(
+            actor,
+            AuditRecord::new("promoteKeyResultToKpi", "Kpi", m.id)
+                .created(&m)
+                .after_field("measurementsFromCheckIns", history.len()),
+        );
         tx.commit().await?;
         convert::kpi(m)
     }

@@ -1,6 +1,7 @@
 //! Check-ins (append-only), idempotency keys, and freezing scores when a
 //! period closes.
 
+use crate::audit::{AuditRecord, row_value};
 use crate::convert::{self, now};
 use crate::entity::{check_in, idempotency_key, key_result, objective};
 use crate::error::{StoreError, StoreResult};
@@ -167,7 +168,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::corrupt("replayed check-in is missing"))?;
         let kr = self.key_result(actor, KeyResultId(m.key_result_id)).await?;
-        Ok((convert::check_in(m), kr))
+        Ok((self.check_in_model(m)?, kr))
     }
 
     /// Appends a check-in: sets the key result's current value (and
@@ -236,7 +237,7 @@ impl Store {
             key_result_id: Set(kr.id),
             value: Set(value),
             confidence: Set(conf),
-            note: Set(note),
+            note: Set(tx.seal("note", note)?),
             author_id: Set(actor.person_id().map(|p| p.0)),
             created_at: Set(at),
         }
@@ -256,7 +257,13 @@ impl Store {
         active.progress = Set(progress);
         let updated = active.update(tx.conn()).await?;
         self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
-        let check_in = convert::check_in(row);
+        tx.audit(
+            actor,
+            AuditRecord::new("checkIn", "KeyResult", updated.id)
+                .changed(&kr, &updated)
+                .after_field("checkIn", row_value(&row)),
+        );
+        let check_in = self.check_in_model(row)?;
         self.emit_key_result(&tx, org, &updated, &o, Some(check_in.clone()), None).await?;
         tx.commit().await?;
         Ok((check_in, convert::key_result(updated)?))
@@ -322,6 +329,12 @@ impl Store {
         let updated = active.update(tx.conn()).await?;
         self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
         self.emit_key_result(&tx, org, &updated, &o, None, None).await?;
+        tx.audit(
+            actor,
+            AuditRecord::new("importCheckIns", "KeyResult", updated.id)
+                .changed(&kr, &updated)
+                .after_field("imported", points.len()),
+        );
         tx.commit().await?;
         convert::key_result(updated)
     }
@@ -381,7 +394,10 @@ impl Store {
             args,
         )
         .await?;
-        Ok(pages.into_iter().map(|(kr, p)| (KeyResultId(kr), p.map(convert::check_in))).collect())
+        pages
+            .into_iter()
+            .map(|(kr, p)| Ok((KeyResultId(kr), p.try_map(|m| self.check_in_model(m))?)))
+            .collect()
     }
 
     /// Check-ins joined through their key result to their objective and
@@ -405,7 +421,7 @@ impl Store {
     ) -> StoreResult<HashMap<CheckInId, CheckIn>> {
         let rows =
             self.rows_with(self.visible_check_ins(actor), "check_ins.id", ids.iter().map(|i| i.0)).await?;
-        Ok(rows.into_iter().map(|m| (CheckInId(m.id), convert::check_in(m))).collect())
+        rows.into_iter().map(|m| Ok((CheckInId(m.id), self.check_in_model(m)?))).collect()
     }
 
     /// How many check-ins each key result has, in one statement.

@@ -11,6 +11,7 @@
 //! nothing. People absent from a call are left alone (a sync may be
 //! partial); `active: false` deactivates; nothing is ever deleted.
 
+use crate::audit::AuditRecord;
 use crate::checkins::request_hash;
 use crate::convert::{self, now};
 use crate::entity::{person, unit};
@@ -865,6 +866,36 @@ impl Store {
             // every cached actor of the tenant is rebuilt.
             self.emit_directory(&tx, org, None);
         }
+        // One event per call: the counts, and every grant or change of
+        // roles by name (new people with only the default role left out).
+        let old_roles: HashMap<Uuid, &str> =
+            existing.people.iter().map(|p| (p.id, p.roles.as_str())).collect();
+        let default_roles = policy::default_roles().to_json();
+        let role_changes: Vec<serde_json::Value> = plan
+            .people
+            .iter()
+            .filter_map(|w| {
+                let old = old_roles.get(&w.model.id).copied();
+                let changed = match old {
+                    Some(old) => old != w.model.roles,
+                    None => w.model.roles != default_roles,
+                };
+                changed.then(
+                    || serde_json::json!({ "personId": w.model.id, "before": old, "after": w.model.roles }),
+                )
+            })
+            .collect();
+        tx.audit(
+            actor,
+            AuditRecord::new("syncDirectory", "Organization", org.0)
+                .after_field("unitsCreated", report.units_created)
+                .after_field("unitsUpdated", report.units_updated)
+                .after_field("peopleCreated", report.people_created)
+                .after_field("peopleUpdated", report.people_updated)
+                .after_field("peopleDeactivated", report.people_deactivated)
+                .after_field("unchanged", report.unchanged)
+                .after_field("roleChanges", role_changes),
+        );
         tx.commit().await?;
         Ok(report)
     }

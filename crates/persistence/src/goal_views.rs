@@ -2,7 +2,6 @@
 //! (aggregates may include what the reader cannot see), the alignment tree
 //! of a period, and the insights of the seeds.
 
-use crate::convert;
 use crate::entity::{key_result, objective, period, unit};
 use crate::error::{StoreError, StoreResult};
 use crate::goals::facts;
@@ -224,7 +223,7 @@ impl Store {
         let mut out = Vec::with_capacity(flat.len());
         for row in flat {
             if let Some(m) = by_id.remove(&row.id.0) {
-                out.push((row, convert::objective(m)?));
+                out.push((row, self.objective_model(m)?));
             }
         }
         Ok((out, hidden))
@@ -267,7 +266,7 @@ impl Store {
         let start = window(&period_row, settings).start;
         let mut goals = Vec::with_capacity(rows.len());
         for m in rows {
-            let o = convert::objective(m)?;
+            let o = self.objective_model(m)?;
             goals.push(InsightGoal {
                 id: o.id,
                 owner: o.owner,
@@ -418,7 +417,7 @@ impl Store {
                 .await?;
             for k in krs {
                 let Some(o) = by_id.get(&k.objective_id) else { continue };
-                let objective = convert::objective((*o).clone())?;
+                let objective = self.objective_model((*o).clone())?;
                 review.push(InsightReviewKeyResult {
                     id: KeyResultId(k.id),
                     objective: objective.id,

@@ -2,6 +2,7 @@
 //! the stored progress rollup that every change keeps equal to a full
 //! recomputation.
 
+use crate::audit::AuditRecord;
 use crate::convert::{self, now};
 use crate::entity::{key_result, objective, period, person, unit};
 use crate::error::{StoreError, StoreResult};
@@ -228,7 +229,7 @@ impl Store {
     pub async fn objective(&self, actor: &Actor, id: ObjectiveId) -> StoreResult<Objective> {
         let m = self.load_objective_row(&self.db, actor.organization_id, id, false).await?;
         policy::authorize(actor, Action::Read, &objective_resource(actor.organization_id, facts(&m)?))?;
-        convert::objective(m)
+        self.objective_model(m)
     }
 
     /// The objectives of `ids` the actor may see, in one statement.
@@ -239,7 +240,7 @@ impl Store {
     ) -> StoreResult<HashMap<ObjectiveId, Objective>> {
         let rows =
             self.rows_with(self.visible_objectives(actor), "objectives.id", ids.iter().map(|i| i.0)).await?;
-        rows.into_iter().map(|m| convert::objective(m).map(|o| (o.id, o))).collect()
+        rows.into_iter().map(|m| self.objective_model(m).map(|o| (o.id, o))).collect()
     }
 
     fn filtered_objectives(&self, actor: &Actor, filter: &ObjectiveFilter) -> Select<objective::Entity> {
@@ -285,7 +286,7 @@ impl Store {
             args,
         )
         .await?
-        .try_map(convert::objective)
+        .try_map(|m| self.objective_model(m))
     }
 
     pub async fn count_objectives(&self, actor: &Actor, filter: &ObjectiveFilter) -> StoreResult<u64> {
@@ -325,7 +326,7 @@ impl Store {
             out.entry(ObjectiveId(parent)).or_default().1 = n;
         }
         for m in visible {
-            let o = convert::objective(m)?;
+            let o = self.objective_model(m)?;
             if let Some(parent) = o.parent_id {
                 out.entry(parent).or_default().0.push(o);
             }
@@ -401,8 +402,9 @@ impl Store {
         }
         let tx = self.write().await?;
         let m = self.create_objective_in(&tx, actor, new, title, description, status).await?;
+        tx.audit(actor, AuditRecord::new("createObjective", "Objective", m.id).created(&m));
         tx.commit().await?;
-        convert::objective(m)
+        self.objective_model(m)
     }
 
     /// [`Store::create_objective`] inside a transaction of the caller's.
@@ -443,7 +445,7 @@ impl Store {
             owner_person_id: Set(goal.owner_person.map(|p| p.0)),
             parent_id: Set(new.parent_id.map(|p| p.0)),
             title: Set(title.into_inner()),
-            description: Set(description.map(Description::into_inner)),
+            description: Set(tx.seal("description", description.map(Description::into_inner))?),
             kind: Set(new.kind.as_str().to_owned()),
             visibility: Set(new.visibility.as_str().to_owned()),
             progress_driver: Set(new.progress_driver.map(|d| d.as_str().to_owned())),
@@ -503,12 +505,13 @@ impl Store {
         let driver_changed = patch.progress_driver.is_some();
         let visibility_changed = patch.visibility.is_some_and(|v| v.as_str() != current.visibility);
         let version = current.version;
+        let before = current.clone();
         let mut active: objective::ActiveModel = current.into();
         if let Some(t) = title {
             active.title = Set(t.into_inner());
         }
         if let Some(d) = description {
-            active.description = Set(d.map(Description::into_inner));
+            active.description = Set(tx.seal("description", d.map(Description::into_inner))?);
         }
         if let Some(k) = patch.kind {
             active.kind = Set(k.as_str().to_owned());
@@ -529,8 +532,9 @@ impl Store {
         if visibility_changed {
             self.emit_alignment(&tx, org, AlignmentChangeKind::VisibilityChanged, &m, m.parent_id).await?;
         }
+        tx.audit(actor, AuditRecord::new("updateObjective", "Objective", m.id).changed(&before, &m));
         tx.commit().await?;
-        convert::objective(m)
+        self.objective_model(m)
     }
 
     /// DRAFT → ACTIVE → COMPLETED, or CANCELLED (with a reason) from DRAFT
@@ -555,6 +559,7 @@ impl Store {
         from.check_transition(to)?;
         let parent = current.parent_id;
         let version = current.version;
+        let before = current.clone();
         let mut active: objective::ActiveModel = current.into();
         active.status = Set(to.as_str().to_owned());
         active.cancel_reason = Set(reason);
@@ -565,8 +570,9 @@ impl Store {
             self.recompute_up(&tx, org, ObjectiveId(parent)).await?;
         }
         self.emit_alignment(&tx, org, AlignmentChangeKind::StatusChanged, &m, m.parent_id).await?;
+        tx.audit(actor, AuditRecord::new("transitionObjective", "Objective", m.id).changed(&before, &m));
         tx.commit().await?;
-        convert::objective(m)
+        self.objective_model(m)
     }
 
     /// Aligns an objective to another parent (or to none).
@@ -588,6 +594,7 @@ impl Store {
         }
         let old_parent = current.parent_id;
         let version = current.version;
+        let before = current.clone();
         let mut active: objective::ActiveModel = current.into();
         active.parent_id = Set(parent.map(|p| p.0));
         active.version = Set(version + 1);
@@ -600,8 +607,9 @@ impl Store {
             self.recompute_up(&tx, org, new).await?;
         }
         self.emit_alignment(&tx, org, AlignmentChangeKind::Reparented, &m, old_parent).await?;
+        tx.audit(actor, AuditRecord::new("reparentObjective", "Objective", m.id).changed(&before, &m));
         tx.commit().await?;
-        convert::objective(m)
+        self.objective_model(m)
     }
 
     /// Recomputes the stored progress of `start` and of every ancestor up the
@@ -834,6 +842,7 @@ impl Store {
         let unit_label = unit_label(new.unit_label.as_deref())?;
         let tx = self.write().await?;
         let m = self.create_key_result_in(&tx, actor, new, title, spec, weight, unit_label).await?;
+        tx.audit(actor, AuditRecord::new("createKeyResult", "KeyResult", m.id).created(&m));
         tx.commit().await?;
         convert::key_result(m)
     }
@@ -925,6 +934,7 @@ impl Store {
             if current.last_check_in_at.is_none() { spec.start } else { current.current_value };
         let progress = key_result_progress(spec.measure, spec.start, spec.target, current_value);
         let version = current.version;
+        let before = current.clone();
         let mut active: key_result::ActiveModel = current.into();
         if let Some(t) = title {
             active.title = Set(t.into_inner());
@@ -947,6 +957,7 @@ impl Store {
         let m = active.update(tx.conn()).await?;
         self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
         self.emit_key_result(&tx, org, &m, &o, None, None).await?;
+        tx.audit(actor, AuditRecord::new("updateKeyResult", "KeyResult", m.id).changed(&before, &m));
         tx.commit().await?;
         convert::key_result(m)
     }
@@ -989,7 +1000,7 @@ impl Store {
                 .all(&self.db)
                 .await?;
             for m in rows {
-                let o = convert::objective(m)?;
+                let o = self.objective_model(m)?;
                 out.entry(o.owner).or_default().push(o);
             }
         }
@@ -999,7 +1010,7 @@ impl Store {
                 .all(&self.db)
                 .await?;
             for m in rows {
-                let o = convert::objective(m)?;
+                let o = self.objective_model(m)?;
                 out.entry(o.owner).or_default().push(o);
             }
         }

@@ -1,6 +1,7 @@
 //! Partner integrations: API keys with a recognisable prefix, shown once,
 //! stored only as a hash, scoped, revocable with immediate effect.
 
+use crate::audit::AuditRecord;
 use crate::checkins::request_hash;
 use crate::convert::now;
 use crate::entity::{integration, integration_kpi, kpi};
@@ -133,6 +134,13 @@ impl Store {
             }
             None => None,
         };
+        // The row without its key hash (left out of every audit value).
+        tx.audit(
+            actor,
+            AuditRecord::new("createIntegration", "Integration", m.id)
+                .created(&m)
+                .after_field("kpiIds", kpis.as_ref().map(|ids| ids.iter().map(|k| k.0).collect::<Vec<_>>())),
+        );
         tx.commit().await?;
         Ok((convert(m, kpis)?, key))
     }
@@ -152,8 +160,10 @@ impl Store {
             active.version = Set(m.version + 1);
             active.updated_at = Set(now());
         }
+        let before = m;
         let m = active.update(tx.conn()).await?;
         let kpis = self.integration_kpis(tx.conn(), org, m.id).await?;
+        tx.audit(actor, AuditRecord::new("revokeIntegration", "Integration", m.id).changed(&before, &m));
         tx.commit().await?;
         convert(m, kpis)
     }
@@ -192,14 +202,7 @@ impl Store {
             return Ok(None);
         };
         let at = now();
-        if m.last_used_at.is_none_or(|t| at - t > chrono::Duration::minutes(1)) {
-            integration::Entity::update_many()
-                .col_expr(integration::Column::LastUsedAt, sea_orm::sea_query::Expr::value(at))
-                .filter(integration::Column::OrganizationId.eq(m.organization_id))
-                .filter(integration::Column::Id.eq(m.id))
-                .exec(&self.db)
-                .await?;
-        }
+        let last_used = m.last_used_at;
         let kpis = self.integration_kpis(&self.db, OrganizationId(m.organization_id), m.id).await?;
         let i = convert(m, kpis)?;
         let actor = Actor {
@@ -210,6 +213,24 @@ impl Store {
             unit_lineage: HashSet::new(),
             unit_subtree: HashSet::new(),
         };
+        if last_used.is_none_or(|t| at - t > chrono::Duration::minutes(1)) {
+            // The key's use is on the record too, at the same minute
+            // granularity as `lastUsedAt`.
+            let tx = self.write().await?;
+            integration::Entity::update_many()
+                .col_expr(integration::Column::LastUsedAt, sea_orm::sea_query::Expr::value(at))
+                .filter(integration::Column::OrganizationId.eq(i.organization_id.0))
+                .filter(integration::Column::Id.eq(i.id.0))
+                .exec(tx.conn())
+                .await?;
+            tx.audit(
+                &actor,
+                AuditRecord::new("useIntegration", "Integration", i.id.0)
+                    .before_field("lastUsedAt", last_used)
+                    .after_field("lastUsedAt", at),
+            );
+            tx.commit().await?;
+        }
         Ok(Some((org, actor)))
     }
 

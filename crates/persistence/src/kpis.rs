@@ -2,6 +2,7 @@
 //! (single and bulk, idempotent, all-or-nothing), the status inputs, and the
 //! key results that follow a KPI.
 
+use crate::audit::AuditRecord;
 use crate::checkins::request_hash;
 use crate::convert::{self, now};
 use crate::entity::{
@@ -306,6 +307,7 @@ impl Store {
         }
         .insert(tx.conn())
         .await?;
+        tx.audit(actor, AuditRecord::new("createKpi", "Kpi", m.id).created(&m));
         tx.commit().await?;
         convert::kpi(m)
     }
@@ -334,6 +336,7 @@ impl Store {
             None => before.tolerance,
         };
         let version = current.version;
+        let before_row = current.clone();
         let mut active: kpi::ActiveModel = current.into();
         if let Some(n) = name {
             active.name = Set(n.into_inner());
@@ -370,6 +373,7 @@ impl Store {
         active.version = Set(version + 1);
         active.updated_at = Set(now());
         let m = active.update(tx.conn()).await?;
+        tx.audit(actor, AuditRecord::new("updateKpi", "Kpi", m.id).changed(&before_row, &m));
         tx.commit().await?;
         convert::kpi(m)
     }
@@ -468,6 +472,22 @@ impl Store {
         }
         self.refresh_linked_key_results(&tx, org, KpiId(m.id), None).await?;
         let after = self.latest_point(tx.conn(), org, KpiId(m.id), None).await?;
+        // One event for the whole call, however many points it carried.
+        tx.audit(
+            actor,
+            AuditRecord::new(mutation_name, "Kpi", m.id)
+                .before_field(
+                    "latest",
+                    before.map(|p| serde_json::json!({"observedAt": p.observed_at, "value": p.value})),
+                )
+                .after_field("written", checked.len())
+                .after_field("firstObservedAt", checked.iter().map(|p| p.observed_at).min())
+                .after_field("lastObservedAt", checked.iter().map(|p| p.observed_at).max())
+                .after_field(
+                    "latest",
+                    after.map(|p| serde_json::json!({"observedAt": p.observed_at, "value": p.value})),
+                ),
+        );
         let kpi = convert::kpi(m)?;
         self.emit_kpi(&tx, &kpi, before, after, checked.len() as u64).await?;
         tx.commit().await?;

@@ -6,9 +6,11 @@
 //! anything, and maps database errors to domain errors (a unique key becomes
 //! `Conflict`). Callers see domain types only.
 
+mod audit;
 mod bridge;
 mod checkins;
 mod convert;
+pub mod crypto;
 mod directory;
 pub mod entity;
 mod error;
@@ -26,7 +28,9 @@ mod sql;
 mod store;
 mod units;
 
+pub use audit::{AuditEntry, AuditFilter, with_request_id};
 pub use checkins::CheckInInput;
+pub use crypto::Keyring;
 pub use directory::{DirectoryPerson, DirectorySync, DirectoryUnit, SyncReport};
 pub use error::{StoreError, StoreResult};
 pub use goals::{

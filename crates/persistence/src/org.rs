@@ -1,5 +1,6 @@
 //! Organizations (tenants) and the facts about an actor the policy needs.
 
+use crate::audit::{AuditRecord, row_value};
 use crate::convert::{self, now};
 use crate::entity::{organization, person, unit};
 use crate::error::{StoreError, StoreResult};
@@ -106,6 +107,13 @@ impl Store {
         }
         .insert(tx.conn())
         .await?;
+        tx.audit_system(
+            org_id,
+            AuditRecord::new("createOrganization", "Organization", org_id.0)
+                .created(&org)
+                .after_field("companyUnit", row_value(&company))
+                .after_field("admin", row_value(&admin)),
+        );
         tx.commit().await?;
         Ok((convert::organization(org)?, convert::unit(company)?, convert::person(admin)))
     }
@@ -169,6 +177,7 @@ impl Store {
         let current_domain = convert::organization(current.clone())?;
         check_version("organization", current.version, patch.expected_version)?;
         let settings = current_domain.settings.apply(patch.settings)?;
+        let before = current.clone();
         let mut active: organization::ActiveModel = current.into();
         if let Some(name) = name {
             active.name = Set(name.into_inner());
@@ -177,6 +186,10 @@ impl Store {
         active.version = Set(current_domain.version + 1);
         active.updated_at = Set(now());
         let updated = active.update(tx.conn()).await?;
+        tx.audit(
+            actor,
+            AuditRecord::new("updateOrganization", "Organization", updated.id).changed(&before, &updated),
+        );
         tx.commit().await?;
         convert::organization(updated)
     }

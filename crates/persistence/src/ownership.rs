@@ -5,6 +5,7 @@
 //! go unattended: the ORPHANED_OWNER insight lists them, and
 //! [`Store::transfer_ownership`] hands them over in one transaction.
 
+use crate::audit::AuditRecord;
 use crate::convert::now;
 use crate::entity::{key_result, kpi, objective, person};
 use crate::error::StoreResult;
@@ -251,6 +252,15 @@ impl Store {
                 .await?;
         }
         moved.kpis = kpi_ids.into_iter().map(KpiId).collect();
+        tx.audit(
+            actor,
+            AuditRecord::new("transferOwnership", "Person", from.0)
+                .before_field("ownerId", from.0)
+                .after_field("ownerId", to.0)
+                .after_field("objectiveIds", moved.objectives.iter().map(|o| o.0).collect::<Vec<_>>())
+                .after_field("keyResultIds", moved.key_results.iter().map(|k| k.0).collect::<Vec<_>>())
+                .after_field("kpiIds", moved.kpis.iter().map(|k| k.0).collect::<Vec<_>>()),
+        );
         tx.commit().await?;
         Ok(moved)
     }

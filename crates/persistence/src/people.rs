@@ -1,5 +1,6 @@
 //! People: the directory of a tenant.
 
+use crate::audit::AuditRecord;
 use crate::convert::{self, now};
 use crate::entity::{person, unit};
 use crate::error::StoreResult;
@@ -378,6 +379,7 @@ impl Store {
         }
         .insert(tx.conn())
         .await?;
+        tx.audit(actor, AuditRecord::new("createPerson", "Person", m.id).created(&m));
         tx.commit().await?;
         Ok(convert::person(m))
     }
@@ -408,6 +410,7 @@ impl Store {
             .ok_or(DomainError::not_found("person"))?;
         check_version("person", current.version, patch.expected_version)?;
         let before = convert::person(current.clone());
+        let before_row = current.clone();
         if let Some(roles) = &patch.roles
             && *roles != before.roles
         {
@@ -464,6 +467,7 @@ impl Store {
         if after.roles != before.roles || after.unit_id != before.unit_id || after.active != before.active {
             self.emit_directory(&tx, org, Some(id));
         }
+        tx.audit(actor, AuditRecord::new("updatePerson", "Person", m.id).changed(&before_row, &m));
         tx.commit().await?;
         Ok(after)
     }

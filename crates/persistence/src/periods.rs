@@ -1,5 +1,6 @@
 //! Periods: goal cycles, usually quarters.
 
+use crate::audit::AuditRecord;
 use crate::convert::{self, now};
 use crate::entity::period;
 use crate::error::StoreResult;
@@ -135,6 +136,7 @@ impl Store {
         }
         .insert(tx.conn())
         .await?;
+        tx.audit(actor, AuditRecord::new("createPeriod", "Period", m.id).created(&m));
         tx.commit().await?;
         convert::period(m)
     }
@@ -161,6 +163,7 @@ impl Store {
         let start = patch.start_date.unwrap_or(before.start_date);
         let end = patch.end_date.unwrap_or(before.end_date);
         check_period_dates(start, end)?;
+        let before_row = current.clone();
         let mut active: period::ActiveModel = current.into();
         if let Some(name) = name {
             active.name = Set(name.into_inner());
@@ -170,6 +173,7 @@ impl Store {
         active.version = Set(before.version + 1);
         active.updated_at = Set(now());
         let m = active.update(tx.conn()).await?;
+        tx.audit(actor, AuditRecord::new("updatePeriod", "Period", m.id).changed(&before_row, &m));
         tx.commit().await?;
         convert::period(m)
     }
@@ -196,11 +200,14 @@ impl Store {
         if to == PeriodStatus::Closed {
             self.freeze_scores(&tx, actor.organization_id, id).await?;
         }
+        let before_row = current.clone();
         let mut active: period::ActiveModel = current.into();
         active.status = Set(to.as_str().to_owned());
         active.version = Set(before.version + 1);
         active.updated_at = Set(now());
         let m = active.update(tx.conn()).await?;
+        let name = if to == PeriodStatus::Closed { "closePeriod" } else { "transitionPeriod" };
+        tx.audit(actor, AuditRecord::new(name, "Period", m.id).changed(&before_row, &m));
         tx.commit().await?;
         convert::period(m)
     }

@@ -1,5 +1,6 @@
 //! The connection pool, migrations, readiness, and write transactions.
 
+use crate::audit::AuditLog;
 use crate::error::{StoreError, StoreResult};
 use crate::live::Outbox;
 use goalgraph_migrations::{Migrator, MigratorTrait};
@@ -31,6 +32,9 @@ pub struct StoreOptions {
     /// How often the live reader looks at the outbox without a signal (a
     /// rolled-back transaction sends none).
     pub live_poll_interval: Duration,
+    /// Seals check-in notes and objective descriptions at rest; `None`:
+    /// stored as plain text.
+    pub encryption: Option<crate::crypto::Keyring>,
 }
 
 impl Default for StoreOptions {
@@ -40,6 +44,7 @@ impl Default for StoreOptions {
             busy_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(10),
             live_poll_interval: Duration::from_secs(1),
+            encryption: None,
         }
     }
 }
@@ -59,6 +64,7 @@ pub struct Store {
     /// Woken by every local commit that wrote live events.
     pub(crate) live_wake: Arc<tokio::sync::Notify>,
     pub(crate) live_poll: Duration,
+    pub(crate) keyring: Option<Arc<crate::crypto::Keyring>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -121,6 +127,7 @@ impl Store {
             live: Arc::new(tokio::sync::OnceCell::new()),
             live_wake: Arc::new(tokio::sync::Notify::new()),
             live_poll: options.live_poll_interval,
+            keyring: options.encryption.clone().map(Arc::new),
         })
     }
 
@@ -197,7 +204,14 @@ impl Store {
             ..Default::default()
         };
         let txn = self.db.begin_with_options(options).await?;
-        Ok(WriteTx { txn, _guard: guard, outbox: Outbox::default(), wake: self.live_wake.clone() })
+        Ok(WriteTx {
+            txn,
+            _guard: guard,
+            outbox: Outbox::default(),
+            audit_log: AuditLog::default(),
+            wake: self.live_wake.clone(),
+            keyring: self.keyring.clone(),
+        })
     }
 
     /// Creates a database on this PostgreSQL server (benchmarks, operators'
@@ -231,6 +245,36 @@ impl Store {
         Ok(select.filter(crate::sql::id_in(self.db_backend(), column, &ids)).all(&self.db).await?)
     }
 
+    /// Opens a stored sensitive text field.
+    pub(crate) fn open(&self, field: &str, stored: Option<String>) -> StoreResult<Option<String>> {
+        crate::crypto::open_opt(self.keyring.as_deref(), field, stored)
+    }
+
+    /// An objective row as the domain sees it (its description opened).
+    pub(crate) fn objective_model(
+        &self,
+        mut m: crate::entity::objective::Model,
+    ) -> StoreResult<goalgraph_domain::okr::Objective> {
+        m.description = self.open("description", m.description.take())?;
+        crate::convert::objective(m)
+    }
+
+    /// A check-in row as the domain sees it (its note opened).
+    pub(crate) fn check_in_model(
+        &self,
+        mut m: crate::entity::check_in::Model,
+    ) -> StoreResult<goalgraph_domain::okr::CheckIn> {
+        m.note = self.open("note", m.note.take())?;
+        Ok(crate::convert::check_in(m))
+    }
+
+    /// Opens the sealed fields of an audit before/after value.
+    pub(crate) fn open_value(&self, value: serde_json::Value) -> StoreResult<serde_json::Value> {
+        crate::crypto::map_sealed_fields(value, &|field, s| {
+            crate::crypto::open_opt(self.keyring.as_deref(), field, Some(s)).map(Option::unwrap_or_default)
+        })
+    }
+
     /// Closes the pool (graceful shutdown, tests).
     pub async fn close(self) -> StoreResult<()> {
         self.db.close().await?;
@@ -244,13 +288,17 @@ pub struct WriteTx {
     _guard: Option<OwnedMutexGuard<()>>,
     /// Live events of this transaction, written by the commit.
     outbox: Outbox,
+    /// Audit records of this transaction, chained by the commit.
+    pub(crate) audit_log: AuditLog,
     wake: Arc<tokio::sync::Notify>,
+    keyring: Option<Arc<crate::crypto::Keyring>>,
 }
 
 impl WriteTx {
-    /// Writes the queued live events, commits, and wakes this process's
-    /// live reader.
+    /// Appends the audit records to the chain, writes the queued live
+    /// events, commits, and wakes this process's live reader.
     pub async fn commit(self) -> StoreResult<()> {
+        self.audit_log.flush(&self.txn, self.keyring.as_deref()).await?;
         let wrote = self.outbox.flush(&self.txn, self.txn.get_database_backend()).await?;
         self.txn.commit().await?;
         if wrote {
@@ -266,6 +314,11 @@ impl WriteTx {
 
     pub fn conn(&self) -> &DatabaseTransaction {
         &self.txn
+    }
+
+    /// Seals a sensitive text field for storage (as it is without a key).
+    pub(crate) fn seal(&self, field: &str, plain: Option<String>) -> StoreResult<Option<String>> {
+        crate::crypto::seal_opt(self.keyring.as_deref(), field, plain)
     }
 }
 

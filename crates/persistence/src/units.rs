@@ -1,5 +1,6 @@
 //! Units: the organization tree and its managers.
 
+use crate::audit::AuditRecord;
 use crate::convert::{self, now};
 use crate::entity::{person, unit, unit_manager};
 use crate::error::StoreResult;
@@ -314,6 +315,7 @@ impl Store {
         }
         .insert(tx.conn())
         .await?;
+        tx.audit(actor, AuditRecord::new("createUnit", "Unit", m.id).created(&m));
         tx.commit().await?;
         convert::unit(m)
     }
@@ -333,6 +335,7 @@ impl Store {
             .ok_or(DomainError::not_found("unit"))?;
         check_version("unit", current.version, patch.expected_version)?;
         let version = current.version;
+        let before = current.clone();
         let mut active: unit::ActiveModel = current.into();
         if let Some(name) = name {
             active.name = Set(name.into_inner());
@@ -343,6 +346,7 @@ impl Store {
         active.version = Set(version + 1);
         active.updated_at = Set(now());
         let m = active.update(tx.conn()).await?;
+        tx.audit(actor, AuditRecord::new("updateUnit", "Unit", m.id).changed(&before, &m));
         tx.commit().await?;
         convert::unit(m)
     }
@@ -368,6 +372,7 @@ impl Store {
         let kind = convert::unit(current.clone())?.kind;
         self.check_placement(&tx, org, kind, parent_id, Some(id)).await?;
         let version = current.version;
+        let before = current.clone();
         let mut active: unit::ActiveModel = current.into();
         active.parent_id = Set(Some(parent_id.0));
         active.version = Set(version + 1);
@@ -375,6 +380,7 @@ impl Store {
         let m = active.update(tx.conn()).await?;
         // Subtrees moved: who manages and who belongs where changed for many.
         self.emit_directory(&tx, org, None);
+        tx.audit(actor, AuditRecord::new("moveUnit", "Unit", m.id).changed(&before, &m));
         tx.commit().await?;
         convert::unit(m)
     }
@@ -396,6 +402,7 @@ impl Store {
             .ok_or(DomainError::not_found("unit"))?;
         check_version("unit", current.version, expected_version)?;
         let deleted = convert::unit(current.clone())?;
+        let record = AuditRecord::new("deleteUnit", "Unit", current.id).deleted(&current);
         if deleted.kind == UnitKind::Company {
             return Err(DomainError::invalid("id", "the company unit cannot be deleted").into());
         }
@@ -420,6 +427,7 @@ impl Store {
             .into());
         }
         unit::Entity::delete_by_id((org.0, id.0)).exec(tx.conn()).await?;
+        tx.audit(actor, record);
         tx.commit().await?;
         Ok(deleted)
     }
@@ -435,6 +443,15 @@ impl Store {
         let org = actor.organization_id;
         let tx = self.write().await?;
         let unit = self.load_unit(tx.conn(), org, id).await?;
+        let mut previous: Vec<Uuid> = unit_manager::Entity::find()
+            .select_only()
+            .column(unit_manager::Column::PersonId)
+            .filter(unit_manager::Column::OrganizationId.eq(org.0))
+            .filter(unit_manager::Column::UnitId.eq(id.0))
+            .into_tuple::<Uuid>()
+            .all(tx.conn())
+            .await?;
+        previous.sort();
         let requested: Vec<Uuid> = managers.iter().map(|p| p.0).collect();
         let mut wanted = requested.clone();
         wanted.sort();
@@ -471,6 +488,12 @@ impl Store {
             .await?;
         }
         self.emit_directory(&tx, org, None);
+        tx.audit(
+            actor,
+            AuditRecord::new("setUnitManagers", "Unit", id.0)
+                .before_field("managerIds", &previous)
+                .after_field("managerIds", &wanted),
+        );
         tx.commit().await?;
         Ok(unit)
     }

@@ -33,7 +33,16 @@ pub struct App {
 
 /// Opens the configured database and applies pending migrations.
 pub async fn open_store(config: &Config) -> Result<Store, ServerError> {
-    let options = StoreOptions { max_connections: config.max_connections, ..StoreOptions::default() };
+    use secrecy::ExposeSecret;
+    let encryption = match &config.encryption_keys {
+        Some(spec) => Some(
+            goalgraph_persistence::Keyring::parse(spec.expose_secret())
+                .map_err(|e| ServerError::Other(format!("encryption_keys: {e}")))?,
+        ),
+        None => None,
+    };
+    let options =
+        StoreOptions { max_connections: config.max_connections, encryption, ..StoreOptions::default() };
     let store = Store::connect(&config.database_url(), &options).await?;
     store.migrate().await?;
     Ok(store)

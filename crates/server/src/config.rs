@@ -52,6 +52,10 @@ pub struct Config {
     /// Hours live events stay in the outbox for subscribers that resume
     /// with a cursor; older ones are pruned hourly (at least 1).
     pub live_retention_hours: u32,
+    /// Encrypts check-in notes and objective descriptions at rest
+    /// (AES-256-GCM): `id:base64key[,id:base64key…]`, the current key first,
+    /// older keys after it for reading. Unset: stored as plain text.
+    pub encryption_keys: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -81,6 +85,7 @@ impl Default for Config {
             ws_send_buffer: 256,
             ws_max_operations: 100,
             live_retention_hours: 24,
+            encryption_keys: None,
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod access;
 mod access_table;
+mod audit;
 mod authz;
 mod batching;
 mod connections;
@@ -35,6 +36,10 @@ mod viewer;
 use access::{
     access_follows_role_and_unit_changes_on_the_next_request,
     access_input_never_chooses_the_tenant_or_a_role, access_table_holds_on_every_path,
+};
+use audit::{
+    mutations_leave_one_event_and_failures_none, notes_and_descriptions_are_encrypted_at_rest,
+    verify_audit_trail_finds_edited_reordered_and_deleted_rows,
 };
 use authz::authorization_matrix_of_directory_and_period_mutations;
 use batching::statement_count_does_not_grow_with_the_data;
@@ -132,4 +137,7 @@ goalgraph_testkit::db_tests!(
     access_table_holds_on_every_path,
     access_follows_role_and_unit_changes_on_the_next_request,
     access_input_never_chooses_the_tenant_or_a_role,
+    mutations_leave_one_event_and_failures_none,
+    verify_audit_trail_finds_edited_reordered_and_deleted_rows,
+    notes_and_descriptions_are_encrypted_at_rest,
 );

@@ -1,6 +1,8 @@
 //! SeaORM entities: one per table, mirroring the migrations. They stay
 //! inside this crate; the rest of the code sees domain types.
 
+pub mod audit_event;
+pub mod audit_head;
 pub mod check_in;
 pub mod idempotency_key;
 pub mod integration;

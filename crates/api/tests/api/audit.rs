@@ -78,7 +78,7 @@ pub async fn mutations_leave_one_event_and_failures_none(db: TestDb) {
     assert!(newest["after"].get("organization_id").is_none(), "the tenant is not copied: {newest}");
     // Each event links to the one before it.
     let older = &conn["edges"][1]["node"];
-    assert_eq!(newest["sequence"].as_i64().expect("seq") > older["sequence"].as_i64().expect("seq"), true);
+    assert!(newest["sequence"].as_i64().expect("seq") > older["sequence"].as_i64().expect("seq"));
 
     // ADMIN and HR read the trail; a manager does not; another tenant's
     // admin sees only their own.

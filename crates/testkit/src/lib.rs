@@ -177,6 +177,9 @@ pub fn with_database(url: &str, name: &str) -> String {
 
 /// Creates the migrated template once per migrations version, under an
 /// advisory lock so parallel test binaries do not race.
+/// How long a template of another migration set is kept unused.
+const TEMPLATE_IDLE_SECONDS: u64 = 7 * 24 * 3600;
+
 async fn ensure_pg_template(admin_url: &str) -> String {
     let name = format!("goalgraph_tmpl_{}", env!("GOALGRAPH_MIGRATIONS_HASH"));
     // A session-level lock: the pool has one connection, so lock, work and
@@ -195,18 +198,37 @@ async fn ensure_pg_template(admin_url: &str) -> String {
         .await
         .expect("look up template")
         .is_some();
-    if !exists {
-        let stale = conn
-            .query_all_raw(Statement::from_string(
-                conn.get_database_backend(),
-                "SELECT datname FROM pg_database WHERE datname LIKE 'goalgraph_tmpl_%'".to_owned(),
-            ))
-            .await
-            .expect("list templates");
-        for row in stale {
-            let old: String = row.try_get("", "datname").expect("datname");
-            exec(&conn, &format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)")).await;
+    // Templates of other migration sets may belong to another checkout
+    // testing at the same moment (CI beside a working tree): each template
+    // notes when it was last used, and only those unused for a week go.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let others = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            format!(
+                "SELECT datname, COALESCE(shobj_description(oid, 'pg_database'), '') AS used \
+                 FROM pg_database WHERE datname LIKE 'goalgraph_tmpl_%' AND datname <> '{name}' \
+                 AND datname NOT LIKE '%_building'"
+            ),
+        ))
+        .await
+        .expect("list templates");
+    for row in others {
+        let other: String = row.try_get("", "datname").expect("datname");
+        let used: String = row.try_get("", "used").expect("used");
+        match used.parse::<u64>() {
+            Ok(at) if now.saturating_sub(at) > TEMPLATE_IDLE_SECONDS => {
+                exec(&conn, &format!("DROP DATABASE IF EXISTS {other} WITH (FORCE)")).await;
+            }
+            Ok(_) => {}
+            // Made before templates noted their use: start its clock now.
+            Err(_) => exec(&conn, &format!("COMMENT ON DATABASE {other} IS '{now}'")).await,
         }
+    }
+    if !exists {
         let building = format!("{name}_building");
         exec(&conn, &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).await;
         exec(&conn, &format!("CREATE DATABASE {building}")).await;
@@ -215,6 +237,7 @@ async fn ensure_pg_template(admin_url: &str) -> String {
         db.close().await.expect("close template");
         exec(&conn, &format!("ALTER DATABASE {building} RENAME TO {name}")).await;
     }
+    exec(&conn, &format!("COMMENT ON DATABASE {name} IS '{now}'")).await;
     exec(&conn, "SELECT pg_advisory_unlock(7312026)").await;
     conn.close().await.ok();
     name

@@ -25,28 +25,43 @@ pub struct Migration;
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        let statements: &[&str] = match manager.get_database_backend() {
-            DbBackend::Postgres => &[
+        let backend = manager.get_database_backend();
+        // The same tables on both databases, in each one's column types.
+        let (uuid, int, time) = match backend {
+            DbBackend::Postgres => ("UUID", "BIGINT", "TIMESTAMPTZ"),
+            _ => ("uuid_text", "INTEGER", "timestamp_with_timezone_text"),
+        };
+        for sql in [
+            format!(
                 "CREATE TABLE audit_events ( \
-                   organization_id UUID NOT NULL, \
-                   seq BIGINT NOT NULL, \
-                   id UUID NOT NULL, \
-                   occurred_at TIMESTAMPTZ NOT NULL, \
+                   organization_id {uuid} NOT NULL, \
+                   seq {int} NOT NULL, \
+                   id {uuid} NOT NULL, \
+                   occurred_at {time} NOT NULL, \
                    actor_kind VARCHAR(16) NOT NULL, \
-                   actor_id UUID NULL, \
+                   actor_id {uuid} NULL, \
                    action VARCHAR(64) NOT NULL, \
                    object_type VARCHAR(32) NOT NULL, \
-                   object_id UUID NULL, \
+                   object_id {uuid} NULL, \
                    before_value TEXT NULL, \
                    after_value TEXT NULL, \
                    request_id VARCHAR(200) NULL, \
                    prev_hash VARCHAR(64) NOT NULL, \
                    hash VARCHAR(64) NOT NULL, \
-                   PRIMARY KEY (organization_id, seq))",
+                   PRIMARY KEY (organization_id, seq))"
+            ),
+            format!(
                 "CREATE TABLE audit_heads ( \
-                   organization_id UUID PRIMARY KEY, \
-                   seq BIGINT NOT NULL, \
-                   hash VARCHAR(64) NOT NULL)",
+                   organization_id {uuid} PRIMARY KEY, \
+                   seq {int} NOT NULL, \
+                   hash VARCHAR(64) NOT NULL)"
+            ),
+        ] {
+            db.execute_unprepared(&sql).await?;
+        }
+        // The guards: triggers in each database's dialect.
+        let statements: &[&str] = match backend {
+            DbBackend::Postgres => &[
                 "CREATE FUNCTION goalgraph_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ \
                  BEGIN RAISE EXCEPTION 'audit events are append-only' USING ERRCODE = 'insufficient_privilege'; END $$",
                 "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events \
@@ -69,26 +84,6 @@ impl MigrationTrait for Migration {
                    FOR EACH STATEMENT EXECUTE FUNCTION goalgraph_audit_append_only()",
             ],
             _ => &[
-                "CREATE TABLE audit_events ( \
-                   organization_id uuid_text NOT NULL, \
-                   seq INTEGER NOT NULL, \
-                   id uuid_text NOT NULL, \
-                   occurred_at timestamp_with_timezone_text NOT NULL, \
-                   actor_kind VARCHAR(16) NOT NULL, \
-                   actor_id uuid_text NULL, \
-                   action VARCHAR(64) NOT NULL, \
-                   object_type VARCHAR(32) NOT NULL, \
-                   object_id uuid_text NULL, \
-                   before_value TEXT NULL, \
-                   after_value TEXT NULL, \
-                   request_id VARCHAR(200) NULL, \
-                   prev_hash VARCHAR(64) NOT NULL, \
-                   hash VARCHAR(64) NOT NULL, \
-                   PRIMARY KEY (organization_id, seq))",
-                "CREATE TABLE audit_heads ( \
-                   organization_id uuid_text PRIMARY KEY, \
-                   seq INTEGER NOT NULL, \
-                   hash VARCHAR(64) NOT NULL)",
                 "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events \
                    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
                 "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events \

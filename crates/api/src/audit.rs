@@ -26,19 +26,7 @@ pub struct AuditEventNode(pub AuditEntry);
 
 /// The global id of a stored object, when its type has global ids.
 fn object_global_id(object_type: &str, id: uuid::Uuid) -> ID {
-    let node = match object_type {
-        "Organization" => Some(NodeType::Organization),
-        "Unit" => Some(NodeType::Unit),
-        "Person" => Some(NodeType::Person),
-        "Period" => Some(NodeType::Period),
-        "Objective" => Some(NodeType::Objective),
-        "KeyResult" => Some(NodeType::KeyResult),
-        "CheckIn" => Some(NodeType::CheckIn),
-        "Kpi" => Some(NodeType::Kpi),
-        "Integration" => Some(NodeType::Integration),
-        _ => None,
-    };
-    match node {
+    match NodeType::from_tag(object_type) {
         Some(node) => encode_id(node, id),
         None => ID(id.to_string()),
     }

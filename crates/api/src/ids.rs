@@ -55,6 +55,11 @@ impl NodeType {
         }
     }
 
+    /// The type whose name (as in `Node.__typename`) is `tag`.
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.tag() == tag)
+    }
+
     fn tag(self) -> &'static str {
         match self {
             Self::Organization => "Organization",
@@ -124,7 +129,9 @@ mod tests {
             assert_eq!(node.index(), i, "{node:?} must stand at its place in ALL");
             let uuid = Uuid::now_v7();
             assert_eq!(decode_any(&encode_id(*node, uuid)), Some((*node, uuid)), "{node:?}");
+            assert_eq!(NodeType::from_tag(node.tag()), Some(*node));
         }
+        assert_eq!(NodeType::from_tag("AuditEvent"), None);
     }
 
     #[test]

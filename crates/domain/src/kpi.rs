@@ -132,7 +132,8 @@ impl Tolerance {
 }
 
 /// One data point.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Point {
     pub observed_at: DateTime<Utc>,
     pub value: f64,

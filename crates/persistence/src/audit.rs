@@ -173,27 +173,34 @@ impl AuditLog {
         }
         let request_id = current_request_id();
         let at = now();
-        let mut orgs: Vec<OrganizationId> = records.iter().map(|(org, _, _)| *org).collect();
-        orgs.dedup();
-        for org in orgs {
+        // Grouped by tenant, in the order recorded: one head lock and one
+        // insert a tenant.
+        let mut by_org: Vec<(OrganizationId, Vec<(AuditActor, AuditRecord)>)> = Vec::new();
+        for (org, actor, record) in records {
+            match by_org.iter_mut().find(|(o, _)| *o == org) {
+                Some((_, list)) => list.push((actor, record)),
+                None => by_org.push((org, vec![(actor, record)])),
+            }
+        }
+        for (org, records) in by_org {
             let (mut seq, mut prev) = lock_head(conn, org).await?;
-            let mut rows = Vec::new();
-            for (_, actor, record) in records.iter().filter(|(o, _, _)| *o == org) {
+            let mut rows = Vec::with_capacity(records.len());
+            for (actor, record) in records {
                 seq += 1;
-                let text = |v: &Option<Value>| -> StoreResult<Option<String>> {
-                    v.clone().map(|v| seal_value(ring, v)).transpose().map(|v| v.map(|v| v.to_string()))
+                let text = |v: Option<Value>| -> StoreResult<Option<String>> {
+                    v.map(|v| seal_value(ring, v).map(|v| v.to_string())).transpose()
                 };
                 let mut event = AuditEvent {
                     organization_id: org,
                     seq,
                     id: Uuid::now_v7(),
                     occurred_at: at,
-                    actor: *actor,
+                    actor,
                     action: record.action.to_owned(),
                     object_type: record.object_type.to_owned(),
                     object_id: record.object_id,
-                    before: text(&record.before)?,
-                    after: text(&record.after)?,
+                    before: text(record.before)?,
+                    after: text(record.after)?,
                     request_id: request_id.clone(),
                     prev_hash: String::new(),
                     hash: String::new(),

@@ -476,17 +476,11 @@ impl Store {
         tx.audit(
             actor,
             AuditRecord::new(mutation_name, "Kpi", m.id)
-                .before_field(
-                    "latest",
-                    before.map(|p| serde_json::json!({"observedAt": p.observed_at, "value": p.value})),
-                )
+                .before_field("latest", before)
                 .after_field("written", checked.len())
                 .after_field("firstObservedAt", checked.iter().map(|p| p.observed_at).min())
                 .after_field("lastObservedAt", checked.iter().map(|p| p.observed_at).max())
-                .after_field(
-                    "latest",
-                    after.map(|p| serde_json::json!({"observedAt": p.observed_at, "value": p.value})),
-                ),
+                .after_field("latest", after),
         );
         let kpi = convert::kpi(m)?;
         self.emit_kpi(&tx, &kpi, before, after, checked.len() as u64).await?;

@@ -31,6 +31,10 @@ pub struct StoreOptions {
     /// How often the live reader looks at the outbox without a signal (a
     /// rolled-back transaction sends none).
     pub live_poll_interval: Duration,
+    /// PostgreSQL only: the server cancels any statement running longer
+    /// (`statement_timeout` of every pool connection), so a request that
+    /// timed out does not leave its statement running. None: no limit.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for StoreOptions {
@@ -40,6 +44,7 @@ impl Default for StoreOptions {
             busy_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(10),
             live_poll_interval: Duration::from_secs(1),
+            statement_timeout: None,
         }
     }
 }
@@ -105,6 +110,12 @@ impl Store {
                     .busy_timeout(busy)
                     .foreign_keys(true)
             });
+        }
+        if backend == Backend::Postgres
+            && let Some(limit) = options.statement_timeout
+        {
+            let millis = limit.as_millis().max(1);
+            opts.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", format!("{millis}ms"))]));
         }
         let mut db = Database::connect(opts).await?;
         let statements = Arc::new(AtomicU64::new(0));

@@ -107,6 +107,7 @@ impl App {
                 max_fields: goalgraph_api::MAX_COMPLEXITY,
             },
             trusted,
+            introspection: config.introspection,
         };
         let tls = match (&config.tls_cert_path, &config.tls_key_path) {
             (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),

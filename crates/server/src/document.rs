@@ -128,6 +128,9 @@ pub struct Documents {
     pub limits: Limits,
     /// When set, only these documents run.
     pub trusted: Option<TrustedDocuments>,
+    /// Whether `__schema` and `__type` may be asked for. The schema
+    /// switched off answers them with null; refusing says why.
+    pub introspection: bool,
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -258,6 +261,11 @@ impl Documents {
                 counts.directives, limits.max_directives
             )));
         }
+        if !self.introspection
+            && doc.operations.iter().any(|(_, op)| introspects(doc, &op.node.selection_set, &mut Vec::new()))
+        {
+            return Err(bad_input("introspection is disabled on this server"));
+        }
         let mut expanded = Expanded { doc, fragments: HashMap::new() };
         let selected: Vec<&Positioned<OperationDefinition>> = match operation(doc, operation_name) {
             Some(op) => vec![op],
@@ -382,6 +390,23 @@ impl<'a> Expanded<'a> {
     }
 }
 
+/// Whether a root selection set asks for `__schema` or `__type` (through
+/// fragments too; `seen` guards against cycles).
+fn introspects<'a>(doc: &'a ExecutableDocument, set: &'a Positioned<SelectionSet>, seen: &mut Vec<&'a str>) -> bool {
+    set.node.items.iter().any(|item| match &item.node {
+        Selection::Field(field) => matches!(field.node.name.node.as_str(), "__schema" | "__type"),
+        Selection::InlineFragment(inline) => introspects(doc, &inline.node.selection_set, seen),
+        Selection::FragmentSpread(spread) => {
+            let name = spread.node.fragment_name.node.as_str();
+            if seen.contains(&name) {
+                return false;
+            }
+            seen.push(name);
+            doc.fragments.get(name).is_some_and(|f| introspects(doc, &f.node.selection_set, seen))
+        }
+    })
+}
+
 /// The operation a request runs.
 fn operation<'a>(doc: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a Positioned<OperationDefinition>> {
     match (&doc.operations, name.filter(|n| !n.is_empty())) {
@@ -464,6 +489,7 @@ mod tests {
         Documents {
             limits: Limits { max_aliases: 3, max_directives: 3, max_depth: 4, max_fields: 20 },
             trusted,
+            introspection: true,
         }
     }
 
@@ -585,6 +611,16 @@ mod tests {
             "operations": [{ "id": hash, "name": "Q", "type": "query", "body": query }],
         });
         assert_eq!(TrustedDocuments::from_json(&manifest.to_string()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn introspection_can_be_refused() {
+        let closed = Documents { introspection: false, ..documents(None) };
+        for text in ["{ __schema { types { name } } }", "{ ...F } fragment F on Query { __type(name: \"Q\") { name } }"] {
+            assert_eq!(message(closed.prepare(wire(text))), "introspection is disabled on this server");
+            assert!(documents(None).prepare(wire(text)).is_ok());
+        }
+        assert!(closed.prepare(wire("{ __typename x { __typename } }")).is_ok());
     }
 
     #[test]

@@ -60,6 +60,15 @@ pub struct WireRequest {
     pub document_id: Option<String>,
 }
 
+impl WireRequest {
+    /// Whether it names a document at all: a query, or a persisted one's hash.
+    pub fn names_a_document(&self) -> bool {
+        self.query.as_ref().is_some_and(|q| !q.trim().is_empty())
+            || self.document_id.is_some()
+            || self.extensions.as_ref().is_some_and(|e| e.contains_key("persistedQuery"))
+    }
+}
+
 /// A request whose document passed every check, parsed.
 pub struct Prepared {
     pub request: async_graphql::Request,

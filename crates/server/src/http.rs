@@ -542,6 +542,24 @@ fn retry_after(response: &GqlResponse) -> Option<u64> {
     })
 }
 
+/// A response as it is sent: without `data` when the request failed before
+/// execution (the GraphQL spec: "the data entry should not be present").
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Sent<'a> {
+    Executed(&'a GqlResponse),
+    Refused { errors: &'a [ServerError] },
+}
+
+impl<'a> Sent<'a> {
+    fn of(response: &'a GqlResponse) -> Self {
+        let refused = response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty());
+        if refused { Self::Refused { errors: &response.errors } } else { Self::Executed(response) }
+    }
+}
+
 fn json_response(headers: &HeaderMap, batch: BatchResponse) -> Response {
     let modern = wants_graphql_response_json(headers);
     let responses: Vec<&GqlResponse> = match &batch {
@@ -564,7 +582,11 @@ fn json_response(headers: &HeaderMap, batch: BatchResponse) -> Response {
     };
     let content_type =
         if modern { "application/graphql-response+json; charset=utf-8" } else { "application/json" };
-    match serde_json::to_vec(&batch) {
+    let serialised = match &batch {
+        BatchResponse::Single(r) => serde_json::to_vec(&Sent::of(r)),
+        BatchResponse::Batch(rs) => serde_json::to_vec(&rs.iter().map(Sent::of).collect::<Vec<_>>()),
+    };
+    match serialised {
         Ok(body) => {
             let mut response = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
             if let Some(seconds) = retry {
@@ -654,6 +676,10 @@ async fn graphql_post(State(state): State<Arc<AppState>>, req: Request) -> Respo
         Ok(parsed) => parsed,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message),
     };
+    if let Some(missing) = wires.iter().position(|w| !w.names_a_document()) {
+        let message = format!("operation {missing} of the request has no query (nor a persisted document's hash)");
+        return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
+    }
     let max_batch = state.config.max_batch;
     if wires.is_empty() || wires.len() > max_batch {
         let message = format!("a batch holds 1 to {max_batch} operations; this one has {}", wires.len());
@@ -725,6 +751,9 @@ async fn graphql_get(State(state): State<Arc<AppState>>, req: Request) -> Respon
         Ok(r) => r,
         Err(message) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message),
     };
+    if !wire.names_a_document() {
+        return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, "the request has no query");
+    }
     let request_id = request_id(&headers, parts.extensions.get::<RequestId>());
     let prepared = match state.documents.prepare(wire) {
         Ok(prepared) => prepared,

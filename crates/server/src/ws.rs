@@ -249,13 +249,6 @@ enum ClientMessage {
 /// document's hash (`extensions.persistedQuery.sha256Hash`, `documentId`).
 type SubscribePayload = WireRequest;
 
-/// Whether a `subscribe` payload names a document at all.
-fn names_a_document(payload: &SubscribePayload) -> bool {
-    payload.query.is_some()
-        || payload.document_id.is_some()
-        || payload.extensions.as_ref().is_some_and(|e| e.contains_key("persistedQuery"))
-}
-
 /// A server message.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -773,7 +766,7 @@ impl Connection {
             ClientMessage::Pong { .. } => Ok(Step::Continue),
             ClientMessage::Subscribe { id, payload } => {
                 let id = non_empty(id)?;
-                if !names_a_document(&payload) {
+                if payload.query.is_none() && !payload.names_a_document() {
                     return Err(End::close(CloseCode::BadRequest, "Invalid message received: the payload has no query"));
                 }
                 self.on_subscribe(id, payload)?;

@@ -70,8 +70,11 @@ pub async fn execute_deferred(
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let waves = Waves::default();
-    let deferred =
-        Deferred { store: store.clone(), waves: waves.clone(), context: std::sync::Mutex::new(Some(context)) };
+    let deferred = Deferred {
+        store: store.clone(),
+        waves: waves.clone(),
+        context: std::sync::Mutex::new(Some(context)),
+    };
     waves.run(schema.execute(request.data(deferred))).await
 }
 

@@ -23,7 +23,8 @@ pub mod types;
 pub mod waves;
 
 pub use context::{
-    DeferredContext, LiveMode, RequestContext, RequestData, StreamItem, execute, execute_deferred, execute_stream,
+    DeferredContext, LiveMode, RequestContext, RequestData, StreamItem, execute, execute_deferred,
+    execute_stream,
 };
 pub use error::{ApiError, ErrorCode, INTERNAL_MESSAGE};
 

@@ -92,7 +92,8 @@ impl App {
         let schema = builder.finish();
         let trusted = match &config.trusted_documents {
             Some(path) => Some(
-                TrustedDocuments::load(path).map_err(|e| ServerError::Other(format!("trusted documents: {e}")))?,
+                TrustedDocuments::load(path)
+                    .map_err(|e| ServerError::Other(format!("trusted documents: {e}")))?,
             ),
             None => None,
         };

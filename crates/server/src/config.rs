@@ -226,7 +226,9 @@ impl Config {
             }
         }
         if self.tls_cert_path.is_some() != self.tls_key_path.is_some() {
-            return Err(ConfigError("tls_cert_path and tls_key_path go together: set both or neither".into()));
+            return Err(ConfigError(
+                "tls_cert_path and tls_key_path go together: set both or neither".into(),
+            ));
         }
         Ok(())
     }

@@ -222,7 +222,10 @@ impl Documents {
             }
             Err(e) => {
                 let mut error = ServerError::from(e);
-                error.extensions.get_or_insert_with(Default::default).set("code", ErrorCode::BadUserInput.as_str());
+                error
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", ErrorCode::BadUserInput.as_str());
                 return Err(error);
             }
         };
@@ -401,7 +404,11 @@ impl<'a> Expanded<'a> {
 
 /// Whether a root selection set asks for `__schema` or `__type` (through
 /// fragments too; `seen` guards against cycles).
-fn introspects<'a>(doc: &'a ExecutableDocument, set: &'a Positioned<SelectionSet>, seen: &mut Vec<&'a str>) -> bool {
+fn introspects<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a Positioned<SelectionSet>,
+    seen: &mut Vec<&'a str>,
+) -> bool {
     set.node.items.iter().any(|item| match &item.node {
         Selection::Field(field) => matches!(field.node.name.node.as_str(), "__schema" | "__type"),
         Selection::InlineFragment(inline) => introspects(doc, &inline.node.selection_set, seen),
@@ -417,7 +424,10 @@ fn introspects<'a>(doc: &'a ExecutableDocument, set: &'a Positioned<SelectionSet
 }
 
 /// The operation a request runs.
-fn operation<'a>(doc: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a Positioned<OperationDefinition>> {
+fn operation<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
     match (&doc.operations, name.filter(|n| !n.is_empty())) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
@@ -535,7 +545,10 @@ mod tests {
     fn the_limits_name_themselves() {
         let d = documents(None);
         assert!(d.prepare(wire("{ a: x b: y c: z }")).is_ok());
-        assert_eq!(message(d.prepare(wire("{ a: x b: y c: z d: w }"))), "the document has 4 aliases; the limit is 3");
+        assert_eq!(
+            message(d.prepare(wire("{ a: x b: y c: z d: w }"))),
+            "the document has 4 aliases; the limit is 3"
+        );
         // Aliases in fragments count too.
         let with_fragment = "{ a: x ...F } fragment F on Q { b: y c: z d: w }";
         assert!(message(d.prepare(wire(with_fragment))).contains("4 aliases"));
@@ -564,7 +577,10 @@ mod tests {
         let started = std::time::Instant::now();
         assert!(message(d.prepare(wire(&text))).contains("too complex"));
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
-        assert!(message(d.prepare(wire("{ ...A } fragment A on Q { ...B } fragment B on Q { ...A }"))).contains("spreads itself"));
+        assert!(
+            message(d.prepare(wire("{ ...A } fragment A on Q { ...B } fragment B on Q { ...A }")))
+                .contains("spreads itself")
+        );
     }
 
     #[test]
@@ -574,7 +590,8 @@ mod tests {
         let by_hash = |hash: &str| WireRequest {
             extensions: Some(HashMap::from([(
                 "persistedQuery".to_owned(),
-                async_graphql::Value::from_json(serde_json::json!({ "version": 1, "sha256Hash": hash })).unwrap(),
+                async_graphql::Value::from_json(serde_json::json!({ "version": 1, "sha256Hash": hash }))
+                    .unwrap(),
             )])),
             ..WireRequest::default()
         };
@@ -625,7 +642,10 @@ mod tests {
     #[test]
     fn introspection_can_be_refused() {
         let closed = Documents { introspection: false, ..documents(None) };
-        for text in ["{ __schema { types { name } } }", "{ ...F } fragment F on Query { __type(name: \"Q\") { name } }"] {
+        for text in [
+            "{ __schema { types { name } } }",
+            "{ ...F } fragment F on Query { __type(name: \"Q\") { name } }",
+        ] {
             assert_eq!(message(closed.prepare(wire(text))), "introspection is disabled on this server");
             assert!(documents(None).prepare(wire(text)).is_ok());
         }
@@ -637,7 +657,8 @@ mod tests {
         let d = documents(None);
         let bulk = d.prepare(wire("mutation { recordKpiMeasurements(input: {}) { written } }")).ok().unwrap();
         assert!(bulk.bulk && bulk.kind == Some(OperationType::Mutation));
-        let mixed = d.prepare(wire("mutation { recordKpiMeasurements(input: {}) { written } other }")).ok().unwrap();
+        let mixed =
+            d.prepare(wire("mutation { recordKpiMeasurements(input: {}) { written } other }")).ok().unwrap();
         assert!(!mixed.bulk);
         assert!(!d.prepare(wire("{ x }")).ok().unwrap().bulk);
     }

@@ -423,7 +423,8 @@ pub(crate) fn count_operation(kind: Option<OperationType>, failed: bool) {
         None => "invalid",
     };
     let outcome = if failed { "error" } else { "ok" };
-    metrics::counter!("goalgraph_graphql_operations_total", "type" => kind, "outcome" => outcome).increment(1);
+    metrics::counter!("goalgraph_graphql_operations_total", "type" => kind, "outcome" => outcome)
+        .increment(1);
 }
 
 /// One HTTP request's caller: its checked credential, and its actor once
@@ -454,7 +455,8 @@ async fn execute(state: &Arc<AppState>, caller: &Arc<Caller>, prepared: Prepared
         Span::current().record("operation", field::display(name));
     }
     let cost = Arc::new(AtomicUsize::new(0));
-    let request = request.data(RateScope { actor: caller.rate_key.clone(), tenant: None, cost: cost.clone() });
+    let request =
+        request.data(RateScope { actor: caller.rate_key.clone(), tenant: None, cost: cost.clone() });
     let context: DeferredContext = {
         let (state, caller) = (state.clone(), caller.clone());
         Box::pin(async move {
@@ -462,7 +464,10 @@ async fn execute(state: &Arc<AppState>, caller: &Arc<Caller>, prepared: Prepared
                 crate::document::refusal(ErrorCode::Unauthenticated, "authentication required")
             })?;
             let tenant = ctx.actor.organization_id.to_string();
-            state.limiter.check_tenant(&tenant, cost.load(Ordering::Relaxed)).map_err(|r| r.into_error("tenant"))?;
+            state
+                .limiter
+                .check_tenant(&tenant, cost.load(Ordering::Relaxed))
+                .map_err(|r| r.into_error("tenant"))?;
             Ok(ctx)
         })
     };
@@ -471,6 +476,13 @@ async fn execute(state: &Arc<AppState>, caller: &Arc<Caller>, prepared: Prepared
     finish_errors(&mut response.errors, &caller.request_id, caller.actor_label().as_deref());
     count_operation(kind, !response.errors.is_empty());
     response
+}
+
+/// One operation of a request: checked and ready to run, or already
+/// answered with its refusal.
+enum Operation {
+    Ready(Prepared),
+    Refused(GqlResponse),
 }
 
 /// Runs a request's operations in order within the time budget, and
@@ -482,16 +494,20 @@ async fn respond(
     credential: Credential,
     request_id: String,
     single: bool,
-    items: Vec<Result<Prepared, GqlResponse>>,
+    items: Vec<Operation>,
 ) -> Response {
-    let caller =
-        Arc::new(Caller { rate_key: credential.rate_key(), credential, request_id, actor: Default::default() });
+    let caller = Arc::new(Caller {
+        rate_key: credential.rate_key(),
+        credential,
+        request_id,
+        actor: Default::default(),
+    });
     let run = async {
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             out.push(match item {
-                Ok(prepared) => execute(state, &caller, prepared).await,
-                Err(refused) => refused,
+                Operation::Ready(prepared) => execute(state, &caller, prepared).await,
+                Operation::Refused(refused) => refused,
             });
         }
         out
@@ -509,9 +525,8 @@ async fn respond(
         return (StatusCode::GATEWAY_TIMEOUT, [(header::CONTENT_TYPE, "application/json")], body.to_string())
             .into_response();
     };
-    match caller.actor.get() {
-        Some(Err(failure)) => return auth_failure_response(*failure),
-        Some(Ok(_)) | None => {}
+    if let Some(Err(failure)) = caller.actor.get() {
+        return auth_failure_response(*failure);
     }
     let batch = match (single, responses.len()) {
         (true, 1) => BatchResponse::Single(responses.remove(0)),
@@ -677,7 +692,8 @@ async fn graphql_post(State(state): State<Arc<AppState>>, req: Request) -> Respo
         Err(message) => return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message),
     };
     if let Some(missing) = wires.iter().position(|w| !w.names_a_document()) {
-        let message = format!("operation {missing} of the request has no query (nor a persisted document's hash)");
+        let message =
+            format!("operation {missing} of the request has no query (nor a persisted document's hash)");
         return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
     }
     let max_batch = state.config.max_batch;
@@ -685,11 +701,16 @@ async fn graphql_post(State(state): State<Arc<AppState>>, req: Request) -> Respo
         let message = format!("a batch holds 1 to {max_batch} operations; this one has {}", wires.len());
         return error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, &message);
     }
-    let items: Vec<Result<Prepared, GqlResponse>> = wires
+    let items: Vec<Operation> = wires
         .into_iter()
-        .map(|wire| state.documents.prepare(wire).map_err(|e| refused(e, &request_id, None)))
+        .map(|wire| match state.documents.prepare(wire) {
+            Ok(prepared) => Operation::Ready(prepared),
+            Err(e) => Operation::Refused(refused(e, &request_id, None)),
+        })
         .collect();
-    if bytes.len() > state.config.body_limit_bytes && !items.iter().all(|i| matches!(i, Ok(p) if p.bulk)) {
+    if bytes.len() > state.config.body_limit_bytes
+        && !items.iter().all(|i| matches!(i, Operation::Ready(p) if p.bulk))
+    {
         return too_large(state.config.body_limit_bytes);
     }
     drop(bytes);
@@ -772,7 +793,7 @@ async fn graphql_get(State(state): State<Arc<AppState>>, req: Request) -> Respon
         Ok(credential) => credential,
         Err(response) => return response,
     };
-    respond(&state, &headers, credential, request_id, true, vec![Ok(prepared)]).await
+    respond(&state, &headers, credential, request_id, true, vec![Operation::Ready(prepared)]).await
 }
 
 #[cfg(test)]

@@ -95,7 +95,8 @@ impl Refusal {
                 let ext = error.extensions.get_or_insert_with(Default::default);
                 ext.set("code", ErrorCode::RateLimited.as_str());
                 ext.set("retryAfterSeconds", seconds);
-                metrics::counter!("goalgraph_rate_limited_total", "budget" => budget_label(whose)).increment(1);
+                metrics::counter!("goalgraph_rate_limited_total", "budget" => budget_label(whose))
+                    .increment(1);
                 error
             }
             Self::TooCostly { cost, budget } => crate::document::refusal(
@@ -161,7 +162,8 @@ mod tests {
 
     #[test]
     fn budgets_per_key_refill_and_hint_the_wait() {
-        let limiter = RateLimiter::new(&RateLimitSettings { actor_cost: 10, tenant_cost: 0, period_seconds: 1.0 });
+        let limiter =
+            RateLimiter::new(&RateLimitSettings { actor_cost: 10, tenant_cost: 0, period_seconds: 1.0 });
         assert_eq!(limiter.check_actor("a", 6), Ok(()));
         let Err(Refusal::Later(wait)) = limiter.check_actor("a", 6) else {
             unreachable!("a second 6 of 10 must wait")

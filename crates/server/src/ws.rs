@@ -767,7 +767,10 @@ impl Connection {
             ClientMessage::Subscribe { id, payload } => {
                 let id = non_empty(id)?;
                 if payload.query.is_none() && !payload.names_a_document() {
-                    return Err(End::close(CloseCode::BadRequest, "Invalid message received: the payload has no query"));
+                    return Err(End::close(
+                        CloseCode::BadRequest,
+                        "Invalid message received: the payload has no query",
+                    ));
                 }
                 self.on_subscribe(id, payload)?;
                 Ok(Step::Continue)
@@ -902,7 +905,9 @@ impl Connection {
         self.running.remove(&id);
         match end {
             // Finished by the operation's task already.
-            OperationEnd::Failed(errors) => self.enqueue(ServerMessage::Error { id: &id, payload: &errors }.encode()?),
+            OperationEnd::Failed(errors) => {
+                self.enqueue(ServerMessage::Error { id: &id, payload: &errors }.encode()?)
+            }
             _ => self.enqueue(ServerMessage::Complete { id: &id }.encode()?),
         }
     }

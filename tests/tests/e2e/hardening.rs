@@ -50,7 +50,12 @@ fn message(reply: &GqlReply) -> String {
     reply.body["errors"][0]["message"].as_str().unwrap_or_default().to_owned()
 }
 
-async fn post_raw(server: &TestServer, token: &str, content_type: &str, body: impl Into<reqwest::Body>) -> GqlReply {
+async fn post_raw(
+    server: &TestServer,
+    token: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> GqlReply {
     let request = goalgraph_e2e::client()
         .post(server.graphql_url())
         .bearer_auth(token)
@@ -274,20 +279,23 @@ pub async fn only_trusted_documents_run_when_an_allowlist_is_set(db: TestDb) {
     assert_eq!(who_am_i(post(json!({ "extensions": apq })).await), "Acme Admin");
     assert_eq!(who_am_i(post(json!({ "documentId": format!("sha256:{hash}") })).await), "Acme Admin");
     assert_eq!(who_am_i(post(json!({ "query": WHO_AM_I })).await), "Acme Admin");
-    let get = server
-        .client
-        .get(server.graphql_url())
-        .bearer_auth(&token)
-        .query(&[("extensions", apq.to_string())]);
+    let get =
+        server.client.get(server.graphql_url()).bearer_auth(&token).query(&[("extensions", apq.to_string())]);
     assert_eq!(who_am_i(reply(get.send().await.unwrap()).await), "Acme Admin");
 
     // Anything else: PERSISTED_QUERY_NOT_FOUND, before any statement.
     let other = "{ units { totalCount } }";
     for (label, body) in [
         ("another document", json!({ "query": other })),
-        ("an unknown hash", json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(other) } } })),
+        (
+            "an unknown hash",
+            json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(other) } } }),
+        ),
         ("an unknown documentId", json!({ "documentId": format!("sha256:{}", sha256_hex(other)) })),
-        ("another document with its hash", json!({ "query": other, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(other) } } })),
+        (
+            "another document with its hash",
+            json!({ "query": other, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(other) } } }),
+        ),
     ] {
         let before = sql(&server);
         let refused = post(body).await;
@@ -330,7 +338,9 @@ fn people(n: usize) -> Value {
 }
 
 async fn people_count(server: &TestServer, token: &str) -> u64 {
-    server.gql_ok(token, "{ people { totalCount } }", json!({})).await["people"]["totalCount"].as_u64().unwrap()
+    server.gql_ok(token, "{ people { totalCount } }", json!({})).await["people"]["totalCount"]
+        .as_u64()
+        .unwrap()
 }
 
 /// A request past its time budget is cancelled: 504 TIMEOUT, its write
@@ -420,7 +430,8 @@ pub async fn a_timed_out_statement_is_cancelled_on_postgres(db: TestDb) {
 
 fn retry_after(reply: &GqlReply) -> u64 {
     let header: u64 = reply.header("retry-after").expect("Retry-After").parse().unwrap();
-    let hint = reply.body["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().expect("retryAfterSeconds");
+    let hint =
+        reply.body["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().expect("retryAfterSeconds");
     assert_eq!(header, hint);
     assert!(hint >= 1);
     hint
@@ -621,7 +632,8 @@ async fn auth_failures(db: TestDb) -> Vec<String> {
 /// client trusts, and no plain HTTP on that port.
 pub async fn tls_serves_https_and_wss(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
     let cert_pem = certified.cert.pem();
     let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_path, &cert_pem).unwrap();
@@ -641,7 +653,9 @@ pub async fn tls_serves_https_and_wss(db: TestDb) {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let data = goalgraph_e2e::gql(&https, &server.graphql_url(), Some(&token), WHO_AM_I, json!({})).await.assert_ok();
+    let data = goalgraph_e2e::gql(&https, &server.graphql_url(), Some(&token), WHO_AM_I, json!({}))
+        .await
+        .assert_ok();
     assert_eq!(data["organization"]["name"], "Acme Corp");
     // A client that does not trust it, and plain HTTP, get nothing.
     let untrusting = goalgraph_e2e::client();
@@ -654,9 +668,11 @@ pub async fn tls_serves_https_and_wss(db: TestDb) {
     use futures_util::{SinkExt as _, StreamExt as _};
     use tokio_tungstenite::tungstenite::Message;
     let send = |v: Value| Message::text(v.to_string());
-    wss.send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })))
-        .await
-        .unwrap();
+    wss.send(send(
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
+    ))
+    .await
+    .unwrap();
     let mut texts = Vec::new();
     let read = async {
         while let Some(frame) = wss.next().await {
@@ -672,7 +688,9 @@ pub async fn tls_serves_https_and_wss(db: TestDb) {
     };
     tokio::time::timeout(Duration::from_secs(10), read).await.unwrap();
     assert_eq!(texts.last().unwrap()["type"], "connection_ack", "{texts:?}");
-    wss.send(send(json!({ "type": "subscribe", "id": "1", "payload": { "query": WHO_AM_I } }))).await.unwrap();
+    wss.send(send(json!({ "type": "subscribe", "id": "1", "payload": { "query": WHO_AM_I } })))
+        .await
+        .unwrap();
     let next = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             if let Some(Ok(Message::Text(text))) = wss.next().await {

@@ -27,8 +27,8 @@ use hardening::{
     a_request_past_its_time_budget_is_cancelled_and_commits_nothing, bad_input_is_refused_before_any_sql,
     failed_authentication_and_authorization_are_counted_and_logged_without_secrets,
     introspection_and_suggestions_switch_off, only_trusted_documents_run_when_an_allowlist_is_set,
-    rate_limits_charge_the_query_cost_per_actor_and_per_tenant, the_limits_apply_over_websocket_before_any_sql,
-    tls_serves_https_and_wss,
+    rate_limits_charge_the_query_cost_per_actor_and_per_tenant,
+    the_limits_apply_over_websocket_before_any_sql, tls_serves_https_and_wss,
 };
 use http::{
     a_refused_body_does_not_break_keep_alive, cors_allows_only_configured_origins,

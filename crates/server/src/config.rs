@@ -325,6 +325,35 @@ mod tests {
     }
 
     #[test]
+    fn hardening_settings_nest_and_are_checked() {
+        let c: Config = Figment::new()
+            .merge(("introspection", false))
+            .merge(("rate_limit", serde_json::json!({ "actor_cost": 10, "period_seconds": 0.5 })))
+            .merge(("request_timeout_seconds", 2.5))
+            .extract()
+            .map_err(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(!c.introspection);
+        assert_eq!(c.rate_limit.actor_cost, 10);
+        assert_eq!(c.rate_limit.tenant_cost, RateLimitSettings::default().tenant_cost);
+        assert_eq!(c.rate_limit.period(), Duration::from_millis(500));
+        assert_eq!(c.request_timeout(), Duration::from_millis(2500));
+        assert!(c.validate().is_ok());
+        for bad in [
+            Config { request_timeout_seconds: 0.0, ..Config::default() },
+            Config { max_batch: 0, ..Config::default() },
+            Config { max_aliases: 0, ..Config::default() },
+            Config { tls_cert_path: Some(PathBuf::from("cert.pem")), ..Config::default() },
+            Config {
+                rate_limit: RateLimitSettings { period_seconds: -1.0, ..RateLimitSettings::default() },
+                ..Config::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn origins_from_a_comma_separated_string() {
         let c: Config = Figment::new()
             .merge(("cors_origins", "https://a.example, https://b.example"))

@@ -1246,6 +1246,37 @@ mod tests {
         assert!(size <= 1280, "the connection's future is {size} bytes");
     }
 
+    #[tokio::test]
+    async fn a_query_past_its_time_budget_fails_with_timeout_and_a_subscription_has_none() {
+        let (queue, _reader) = SendQueue::new(4);
+        let reporter =
+            |budget| Reporter { request_id: "r1".to_owned(), actor: "person:x".to_owned(), budget };
+        let pending = || futures_util::stream::pending::<StreamItem>().boxed();
+        let started = Instant::now();
+        let (id, end) = run_operation(
+            "q".to_owned(),
+            Some(OperationType::Query),
+            pending(),
+            queue.clone(),
+            reporter(Some(Duration::from_millis(20))),
+        )
+        .await;
+        assert_eq!(id, "q");
+        let OperationEnd::Failed(errors) = end else { unreachable!("{end:?}") };
+        let code = errors[0].extensions.as_ref().and_then(|e| e.get("code").cloned());
+        assert_eq!(code, Some(async_graphql::Value::from("TIMEOUT")));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // A subscription waits for its events as long as it takes.
+        let waiting = run_operation(
+            "s".to_owned(),
+            Some(OperationType::Subscription),
+            pending(),
+            queue,
+            reporter(None),
+        );
+        assert!(timeout(Duration::from_millis(100), waiting).await.is_err());
+    }
+
     #[test]
     fn reasons_are_cut_at_character_boundaries() {
         let long = "é".repeat(100);

@@ -59,6 +59,94 @@ pub async fn execute(
     goalgraph_persistence::with_request_id(request_id, run).await
 }
 
+/// The actor of a request, resolved by the server once its document has
+/// passed parsing and validation: a document refused by the limits or the
+/// validation rules never reaches the database (looking up the person or
+/// the API key is SQL). An error is the operation's only error.
+pub type DeferredContext =
+    futures_util::future::BoxFuture<'static, Result<RequestContext, async_graphql::ServerError>>;
+
+/// Executes one operation like [`execute`], but with an actor that
+/// [`DeferredActor`] resolves only when execution starts.
+pub async fn execute_deferred(
+    schema: &AppSchema,
+    store: &Store,
+    context: DeferredContext,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let waves = Waves::default();
+    let deferred = Deferred {
+        store: store.clone(),
+        waves: waves.clone(),
+        context: std::sync::Mutex::new(Some(context)),
+    };
+    // Boxed like [`execute`]'s.
+    Box::pin(waves.run(schema.execute(request.data(deferred)))).await
+}
+
+/// What [`execute_deferred`] leaves for [`DeferredActor`].
+struct Deferred {
+    store: Store,
+    waves: Waves,
+    context: std::sync::Mutex<Option<DeferredContext>>,
+}
+
+/// The schema extension that builds a deferred request's data when
+/// execution starts, after every check on the document.
+pub(crate) struct DeferredActor;
+
+impl async_graphql::extensions::ExtensionFactory for DeferredActor {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(DeferredActor)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl async_graphql::extensions::Extension for DeferredActor {
+    async fn execute(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: async_graphql::extensions::NextExecute<'_>,
+    ) -> async_graphql::Response {
+        let Some(deferred) = ctx.data_opt::<Deferred>() else {
+            return next.run(ctx, operation_name).await;
+        };
+        let context = deferred.context.lock().ok().and_then(|mut c| c.take());
+        let Some(context) = context else {
+            // Executed twice: never happens, as each request executes once.
+            let error = async_graphql::Error::from(ApiError::Internal);
+            let mut error_out = async_graphql::ServerError::new(error.message, None);
+            error_out.extensions = error.extensions;
+            return async_graphql::Response::from_errors(vec![error_out]);
+        };
+        let ctx_data = match context.await {
+            Ok(request_ctx) => request_ctx,
+            Err(error) => return async_graphql::Response::from_errors(vec![error]),
+        };
+        let now = chrono::Utc::now();
+        let loaders = Loaders::new(
+            deferred.store.clone(),
+            ctx_data.actor.clone(),
+            ctx_data.settings.clone(),
+            now,
+            &deferred.waves,
+        );
+        // Every audit event the operation's mutations write names its request.
+        let request_id = ctx_data.request_id.clone();
+        let mut data = async_graphql::Data::default();
+        data.insert(RequestData {
+            store: deferred.store.clone(),
+            ctx: ctx_data,
+            loaders,
+            now,
+            live: LiveMode::Filtered,
+        });
+        goalgraph_persistence::with_request_id(request_id, next.run_with_data(ctx, operation_name, data))
+            .await
+    }
+}
+
 /// What an operation streamed over a socket yields.
 #[derive(Debug)]
 pub enum StreamItem {

@@ -8,7 +8,10 @@
 use goalgraph_domain::DomainError;
 use goalgraph_persistence::StoreError;
 
-/// The codes of `extensions.code`, as the product brief lists them.
+/// The codes of `extensions.code`: the product brief's, plus TIMEOUT (the
+/// request ran past its time budget and was cancelled) and
+/// PERSISTED_QUERY_NOT_FOUND (a document hash the server does not know, or
+/// a document outside the trusted-document allowlist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     Unauthenticated,
@@ -17,6 +20,8 @@ pub enum ErrorCode {
     BadUserInput,
     Conflict,
     RateLimited,
+    Timeout,
+    PersistedQueryNotFound,
     Internal,
 }
 
@@ -29,6 +34,8 @@ impl ErrorCode {
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::Conflict => "CONFLICT",
             Self::RateLimited => "RATE_LIMITED",
+            Self::Timeout => "TIMEOUT",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Internal => "INTERNAL",
         }
     }

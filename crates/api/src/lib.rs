@@ -23,7 +23,10 @@ mod shared;
 pub mod types;
 pub mod waves;
 
-pub use context::{LiveMode, RequestContext, RequestData, StreamItem, execute, execute_stream};
+pub use context::{
+    DeferredContext, LiveMode, RequestContext, RequestData, StreamItem, execute, execute_deferred,
+    execute_stream,
+};
 pub use error::{ApiError, ErrorCode, INTERNAL_MESSAGE};
 
 use async_graphql::{Schema, SchemaBuilder};
@@ -38,13 +41,15 @@ pub const MAX_DEPTH: usize = 16;
 /// Largest number of fields one operation may select.
 pub const MAX_COMPLEXITY: usize = 2000;
 
-/// The schema builder, with every type registered and the depth and
-/// complexity limits, which async-graphql checks before a resolver runs.
-/// The server adds its extensions before `finish()`.
+/// The schema builder, with every type registered, the depth and
+/// complexity limits, which async-graphql checks before a resolver runs,
+/// and the extension that resolves a deferred actor ([`execute_deferred`])
+/// once they passed. The server adds its extensions before `finish()`.
 pub fn schema_builder() -> SchemaBuilder<query::Query, mutation::Mutation, live::LiveSubscription> {
     Schema::build(query::Query::default(), mutation::Mutation::default(), live::LiveSubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(context::DeferredActor)
 }
 
 /// The finished schema with default settings.

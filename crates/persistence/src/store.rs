@@ -35,6 +35,10 @@ pub struct StoreOptions {
     /// Seals check-in notes and objective descriptions at rest; `None`:
     /// stored as plain text.
     pub encryption: Option<crate::crypto::Keyring>,
+    /// PostgreSQL only: the server cancels any statement running longer
+    /// (`statement_timeout` of every pool connection), so a request that
+    /// timed out does not leave its statement running. None: no limit.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for StoreOptions {
@@ -45,6 +49,7 @@ impl Default for StoreOptions {
             acquire_timeout: Duration::from_secs(10),
             live_poll_interval: Duration::from_secs(1),
             encryption: None,
+            statement_timeout: None,
         }
     }
 }
@@ -111,6 +116,12 @@ impl Store {
                     .busy_timeout(busy)
                     .foreign_keys(true)
             });
+        }
+        if backend == Backend::Postgres
+            && let Some(limit) = options.statement_timeout
+        {
+            let millis = limit.as_millis().max(1);
+            opts.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", format!("{millis}ms"))]));
         }
         let mut db = Database::connect(opts).await?;
         let statements = Arc::new(AtomicU64::new(0));

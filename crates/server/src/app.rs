@@ -2,8 +2,10 @@
 
 use crate::auth::{AuthSetupError, KeyStore, LocalKeys};
 use crate::config::Config;
+use crate::document::{Documents, Limits, TrustedDocuments};
 use crate::http::{AppState, router};
-use goalgraph_persistence::{Store, StoreError, StoreOptions};
+use crate::rate::{CostGuard, RateLimiter};
+use goalgraph_persistence::{Backend, Store, StoreError, StoreOptions};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -29,9 +31,14 @@ pub struct App {
     pub state: Arc<AppState>,
     /// The development signing key, when no identity provider is configured.
     pub local_keys: Option<Arc<LocalKeys>>,
+    /// The TLS acceptor, when a certificate and key are configured.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
-/// Opens the configured database and applies pending migrations.
+/// Opens the configured database and applies pending migrations. On
+/// PostgreSQL the serving pool's statements are cancelled by the server
+/// past the request timeout; migrations (an index on a large table may
+/// take longer) run on a connection of their own without that limit.
 pub async fn open_store(config: &Config) -> Result<Store, ServerError> {
     use secrecy::ExposeSecret;
     let encryption = match &config.encryption_keys {
@@ -41,11 +48,17 @@ pub async fn open_store(config: &Config) -> Result<Store, ServerError> {
         ),
         None => None,
     };
+    let url = config.database_url();
     let options =
         StoreOptions { max_connections: config.max_connections, encryption, ..StoreOptions::default() };
-    let store = Store::connect(&config.database_url(), &options).await?;
+    let store = Store::connect(&url, &options).await?;
     store.migrate().await?;
-    Ok(store)
+    if store.backend() != Backend::Postgres {
+        return Ok(store);
+    }
+    store.close().await?;
+    let options = StoreOptions { statement_timeout: Some(config.request_timeout()), ..options };
+    Ok(Store::connect(&url, &options).await?)
 }
 
 /// Loads the development key from the data directory, creating it on first
@@ -78,9 +91,40 @@ impl App {
         let keys = KeyStore::load(&config.auth).await?;
         keys.spawn_refresh();
         spawn_housekeeping(store.clone(), config.live_retention_hours.max(1));
-        let schema = goalgraph_api::build_schema();
-        let state = Arc::new(AppState { store, schema, keys, config: Arc::new(config) });
-        Ok(Self { state, local_keys })
+        let limiter = Arc::new(RateLimiter::new(&config.rate_limit));
+        spawn_forget_idle(&limiter, config.rate_limit.period());
+        let mut builder = goalgraph_api::schema_builder().extension(CostGuard(limiter.clone()));
+        if !config.introspection {
+            // Suggestions ("did you mean …") would name fields one by one.
+            builder = builder.disable_introspection().disable_suggestions();
+        }
+        let schema = builder.finish();
+        let trusted = match &config.trusted_documents {
+            Some(path) => Some(
+                TrustedDocuments::load(path)
+                    .map_err(|e| ServerError::Other(format!("trusted documents: {e}")))?,
+            ),
+            None => None,
+        };
+        if let Some(trusted) = &trusted {
+            tracing::info!(documents = trusted.len(), "only trusted documents run");
+        }
+        let documents = Documents {
+            limits: Limits {
+                max_aliases: config.max_aliases,
+                max_directives: config.max_directives,
+                max_depth: goalgraph_api::MAX_DEPTH,
+                max_fields: goalgraph_api::MAX_COMPLEXITY,
+            },
+            trusted,
+            introspection: config.introspection,
+        };
+        let tls = match (&config.tls_cert_path, &config.tls_key_path) {
+            (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+            _ => None,
+        };
+        let state = Arc::new(AppState { store, schema, keys, config: Arc::new(config), documents, limiter });
+        Ok(Self { state, local_keys, tls })
     }
 
     /// Serves on `listener` until `shutdown` resolves, then drains.
@@ -90,14 +134,21 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let app = router(self.state.clone());
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
-        Ok(())
+        match self.tls {
+            Some(acceptor) => crate::tls::serve(listener, acceptor, app, shutdown).await,
+            None => {
+                axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+                Ok(())
+            }
+        }
     }
 }
 
 /// A server running in the background (tests, benchmarks).
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Whether it speaks HTTPS.
+    pub tls: bool,
     pub state: Arc<AppState>,
     pub local_keys: Option<Arc<LocalKeys>>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -117,14 +168,16 @@ impl RunningServer {
         let (tx, rx) = oneshot::channel::<()>();
         let state = app.state.clone();
         let local_keys = app.local_keys.clone();
+        let tls = app.tls.is_some();
         let handle = tokio::spawn(app.serve(listener, async {
             let _ = rx.await;
         }));
-        Ok(Self { addr, state, local_keys, shutdown: Some(tx), handle: Some(handle) })
+        Ok(Self { addr, tls, state, local_keys, shutdown: Some(tx), handle: Some(handle) })
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.addr, path)
     }
 
     /// Stops accepting, lets requests in flight finish, and waits.
@@ -165,6 +218,22 @@ fn spawn_housekeeping(store: Store, live_retention_hours: u32) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "pruning live events failed"),
             }
+        }
+    });
+}
+
+/// Forgets idle rate-limit keys once a period (at least every minute), so
+/// the limiter holds only recent spenders; ends with the server.
+fn spawn_forget_idle(limiter: &Arc<RateLimiter>, period: std::time::Duration) {
+    let every = period.clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(60));
+    let limiter = Arc::downgrade(limiter);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(limiter) = limiter.upgrade() else { return };
+            limiter.forget_idle();
         }
     });
 }

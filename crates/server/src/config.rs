@@ -56,6 +56,57 @@ pub struct Config {
     /// (AES-256-GCM): `id:base64key[,id:base64key…]`, the current key first,
     /// older keys after it for reading. Unset: stored as plain text.
     pub encryption_keys: Option<SecretString>,
+    /// Answer introspection (`__schema`, `__type`) and suggest field names
+    /// in validation errors. Turn off in production: the schema is the
+    /// committed SDL, and suggestions would leak it field by field.
+    pub introspection: bool,
+    /// Most aliased fields one document may hold.
+    pub max_aliases: usize,
+    /// Most directives one document may hold.
+    pub max_directives: usize,
+    /// Most operations in one batch request (a JSON array).
+    pub max_batch: usize,
+    /// A JSON file mapping the SHA-256 (hex) of each trusted document to its
+    /// text; when set, only those documents run.
+    pub trusted_documents: Option<PathBuf>,
+    /// Seconds one request (an HTTP request, or a query or mutation over a
+    /// WebSocket) may run before it is cancelled (fractions allowed).
+    pub request_timeout_seconds: f64,
+    /// Query-cost budgets (the validated complexity of each operation).
+    pub rate_limit: RateLimitSettings,
+    /// PEM certificate chain: with `tls_key_path`, the server speaks HTTPS
+    /// and WSS (rustls) instead of plain HTTP.
+    pub tls_cert_path: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub tls_key_path: Option<PathBuf>,
+}
+
+/// Budgets of query cost (the complexity async-graphql computes while
+/// validating, one per selected field) per actor and per tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Cost one actor (a person's token, an API key) may spend per period; 0: unlimited.
+    pub actor_cost: u32,
+    /// Cost one tenant's actors together may spend per period; 0: unlimited.
+    pub tenant_cost: u32,
+    /// The period in seconds over which a budget refills (fractions allowed).
+    pub period_seconds: f64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        // Generous: 500 operations of the largest complexity a minute per
+        // actor; lower them to what your clients really need.
+        Self { actor_cost: 1_000_000, tenant_cost: 10_000_000, period_seconds: 60.0 }
+    }
+}
+
+impl RateLimitSettings {
+    /// The refill period (within (0, a day]).
+    pub fn period(&self) -> Duration {
+        seconds(self.period_seconds)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -86,6 +137,15 @@ impl Default for Config {
             ws_max_operations: 100,
             live_retention_hours: 24,
             encryption_keys: None,
+            introspection: true,
+            max_aliases: 100,
+            max_directives: 100,
+            max_batch: 10,
+            trusted_documents: None,
+            request_timeout_seconds: 30.0,
+            rate_limit: RateLimitSettings::default(),
+            tls_cert_path: None,
+            tls_key_path: None,
         }
     }
 }
@@ -147,6 +207,8 @@ impl Config {
         for (name, seconds) in [
             ("ws_init_timeout_seconds", self.ws_init_timeout_seconds),
             ("ws_ping_interval_seconds", self.ws_ping_interval_seconds),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            ("rate_limit.period_seconds", self.rate_limit.period_seconds),
         ] {
             if !(seconds > 0.0 && seconds <= MAX_WS_SECONDS) {
                 return Err(ConfigError(format!("{name} must be above 0 and at most {MAX_WS_SECONDS}")));
@@ -159,6 +221,20 @@ impl Config {
                 return Err(ConfigError(format!("{name} must be between 1 and {MAX_WS_COUNT}")));
             }
         }
+        for (name, value) in [
+            ("max_aliases", self.max_aliases),
+            ("max_directives", self.max_directives),
+            ("max_batch", self.max_batch),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!("{name} must be at least 1")));
+            }
+        }
+        if self.tls_cert_path.is_some() != self.tls_key_path.is_some() {
+            return Err(ConfigError(
+                "tls_cert_path and tls_key_path go together: set both or neither".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -170,6 +246,11 @@ impl Config {
     /// The interval of the server's WebSocket pings.
     pub fn ws_ping_interval(&self) -> Duration {
         seconds(self.ws_ping_interval_seconds)
+    }
+
+    /// How long one request may run.
+    pub fn request_timeout(&self) -> Duration {
+        seconds(self.request_timeout_seconds)
     }
 
     /// The per-connection send queue's capacity (at least 1).
@@ -245,6 +326,35 @@ mod tests {
             // Built in code, it still runs: the accessors clamp.
             assert!(!bad.ws_init_timeout().is_zero() && !bad.ws_ping_interval().is_zero());
             assert!(bad.ws_send_buffer() >= 1 && bad.ws_max_operations() >= 1);
+        }
+    }
+
+    #[test]
+    fn hardening_settings_nest_and_are_checked() {
+        let c: Config = Figment::new()
+            .merge(("introspection", false))
+            .merge(("rate_limit", serde_json::json!({ "actor_cost": 10, "period_seconds": 0.5 })))
+            .merge(("request_timeout_seconds", 2.5))
+            .extract()
+            .map_err(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(!c.introspection);
+        assert_eq!(c.rate_limit.actor_cost, 10);
+        assert_eq!(c.rate_limit.tenant_cost, RateLimitSettings::default().tenant_cost);
+        assert_eq!(c.rate_limit.period(), Duration::from_millis(500));
+        assert_eq!(c.request_timeout(), Duration::from_millis(2500));
+        assert!(c.validate().is_ok());
+        for bad in [
+            Config { request_timeout_seconds: 0.0, ..Config::default() },
+            Config { max_batch: 0, ..Config::default() },
+            Config { max_aliases: 0, ..Config::default() },
+            Config { tls_cert_path: Some(PathBuf::from("cert.pem")), ..Config::default() },
+            Config {
+                rate_limit: RateLimitSettings { period_seconds: -1.0, ..RateLimitSettings::default() },
+                ..Config::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
         }
     }
 

@@ -8,9 +8,12 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod document;
 pub mod http;
+pub mod rate;
 pub mod seed;
 pub mod telemetry;
+pub mod tls;
 pub mod ws;
 
 pub use app::{App, RunningServer, ServerError};

@@ -62,6 +62,19 @@ fn describe() {
         "GraphQL operations by type and outcome."
     );
     metrics::describe_counter!("goalgraph_auth_failures_total", "Refused credentials by reason.");
+    metrics::describe_counter!(
+        "goalgraph_authorization_denied_total",
+        "Operations' FORBIDDEN errors: the policy refused an actor a change it may see but not make."
+    );
+    metrics::describe_counter!(
+        "goalgraph_rate_limited_total",
+        "Operations refused by a query-cost budget, by budget (actor or tenant)."
+    );
+    metrics::describe_counter!(
+        "goalgraph_request_timeouts_total",
+        "Requests (and WebSocket queries and mutations) cancelled past their time budget."
+    );
+    metrics::describe_counter!("goalgraph_panics_total", "Panics caught while serving a request.");
     metrics::describe_gauge!("goalgraph_ws_connections", "Open WebSocket connections.");
     metrics::describe_counter!(
         "goalgraph_ws_closes_total",

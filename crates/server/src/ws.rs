@@ -19,12 +19,14 @@
 //! of life), 1002 (broken frames), 1009 (message too big) and 1013 (slow
 //! consumer).
 
+use crate::document::{Prepared, WireRequest};
 use crate::http::{
     AppState, AuthFailure, Authenticated, authenticate_token, bearer_token, count_auth_failure,
-    error_response, finish_errors, operation_type,
+    count_operation, error_response, finish_errors, timeout_error,
 };
+use crate::rate::RateScope;
+use async_graphql::ServerError;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{ServerError, Variables};
 use axum::body::Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -243,31 +245,9 @@ enum ClientMessage {
     },
 }
 
-/// The operation of a `subscribe` message.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SubscribePayload {
-    query: String,
-    #[serde(default)]
-    operation_name: Option<String>,
-    #[serde(default)]
-    variables: Variables,
-    #[serde(default)]
-    extensions: Option<HashMap<String, async_graphql::Value>>,
-}
-
-impl SubscribePayload {
-    fn into_request(self) -> async_graphql::Request {
-        let mut request = async_graphql::Request::new(self.query).variables(self.variables);
-        if let Some(name) = self.operation_name.filter(|n| !n.is_empty()) {
-            request = request.operation_name(name);
-        }
-        if let Some(extensions) = self.extensions {
-            request.extensions = async_graphql::Extensions(extensions);
-        }
-        request
-    }
-}
+/// The operation of a `subscribe` message: a query, or a persisted
+/// document's hash (`extensions.persistedQuery.sha256Hash`, `documentId`).
+type SubscribePayload = WireRequest;
 
 /// A server message.
 #[derive(Serialize)]
@@ -334,6 +314,7 @@ fn serve(socket: WebSocket, state: Arc<AppState>, request_id: String) -> impl Fu
         request_id,
         queue,
         ctx: None,
+        rate_key: None,
         operations: JoinSet::new(),
         running: Running::None,
     };
@@ -580,6 +561,8 @@ struct Connection {
     /// Set once `connection_ack` was sent. A refused `connection_init` ends
     /// the connection, so this also tells whether one was seen.
     ctx: Option<RequestContext>,
+    /// The key of the actor's cost budget, from its credential.
+    rate_key: Option<Arc<str>>,
     operations: JoinSet<(String, OperationEnd)>,
     /// Running operations by client id, with the task that runs each.
     running: Running,
@@ -782,7 +765,14 @@ impl Connection {
             }
             ClientMessage::Pong { .. } => Ok(Step::Continue),
             ClientMessage::Subscribe { id, payload } => {
-                self.on_subscribe(non_empty(id)?, payload)?;
+                let id = non_empty(id)?;
+                if payload.query.is_none() && !payload.names_a_document() {
+                    return Err(End::close(
+                        CloseCode::BadRequest,
+                        "Invalid message received: the payload has no query",
+                    ));
+                }
+                self.on_subscribe(id, payload)?;
                 Ok(Step::Continue)
             }
             ClientMessage::Complete { id } => {
@@ -809,7 +799,7 @@ impl Connection {
                 return Err(forbidden());
             }
         };
-        let Authenticated { ctx, expires_at } =
+        let Authenticated { ctx, expires_at, rate_key } =
             match authenticate_token(&self.state, token, &self.request_id).await {
                 Ok(authenticated) => authenticated,
                 Err(AuthFailure::Refused { reason, .. }) => {
@@ -821,6 +811,7 @@ impl Connection {
                 }
             };
         self.ctx = Some(ctx);
+        self.rate_key = Some(rate_key);
         self.enqueue(ServerMessage::ConnectionAck.encode()?)?;
         Ok(expires_at.and_then(|exp| expiry_instant(exp, self.state.config.auth.leeway_seconds)))
     }
@@ -840,8 +831,14 @@ impl Connection {
             let message = format!("too many operations on this connection: at most {max} may run at once");
             return self.send_errors(&id, vec![ServerError::new(message, None)]);
         }
-        let request = payload.into_request();
-        let kind = operation_type(&request);
+        // The same checks on the document as over HTTP, before anything runs.
+        let Prepared { request, kind, .. } = match self.state.documents.prepare(payload) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                count_operation(None, true);
+                return self.send_errors(&id, vec![error]);
+            }
+        };
         let span = tracing::info_span!(
             "operation",
             id = %id,
@@ -851,11 +848,26 @@ impl Connection {
         if let Some(name) = &request.operation_name {
             span.record("operation", field::display(name));
         }
+        let request = request.data(RateScope {
+            actor: self.rate_key.clone().unwrap_or_else(|| Arc::from("")),
+            tenant: Some(ctx.actor.organization_id.to_string()),
+            cost: Default::default(),
+        });
+        // A query or mutation has the time budget of an HTTP request; a
+        // subscription lives as long as the client wants it.
+        let budget = (kind != Some(OperationType::Subscription)).then(|| self.state.config.request_timeout());
+        let actor = ctx.actor.label();
         let stream =
             goalgraph_api::execute_stream(&self.state.schema, &self.state.store, ctx.clone(), request);
         let task = self.operations.spawn(
-            run_operation(id.clone(), kind, stream, self.queue.clone(), self.request_id.clone())
-                .instrument(span),
+            run_operation(
+                id.clone(),
+                kind,
+                stream,
+                self.queue.clone(),
+                Reporter { request_id: self.request_id.clone(), actor, budget },
+            )
+            .instrument(span),
         );
         self.running.insert(id, (task.id(), task));
         Ok(())
@@ -892,7 +904,10 @@ impl Connection {
         // as soon as it reads it.
         self.running.remove(&id);
         match end {
-            OperationEnd::Failed(errors) => self.send_errors(&id, errors),
+            // Finished by the operation's task already.
+            OperationEnd::Failed(errors) => {
+                self.enqueue(ServerMessage::Error { id: &id, payload: &errors }.encode()?)
+            }
             _ => self.enqueue(ServerMessage::Complete { id: &id }.encode()?),
         }
     }
@@ -900,7 +915,8 @@ impl Connection {
     /// An `error` message for `id`, with codes (and internal errors
     /// censored) as over HTTP.
     fn send_errors(&self, id: &str, mut errors: Vec<ServerError>) -> Result<(), End> {
-        finish_errors(&mut errors, &self.request_id);
+        let actor = self.ctx.as_ref().map(|ctx| ctx.actor.label());
+        finish_errors(&mut errors, &self.request_id, actor.as_deref());
         self.enqueue(ServerMessage::Error { id, payload: &errors }.encode()?)
     }
 
@@ -919,29 +935,56 @@ fn enqueue(queue: &SendQueue, message: Message) -> Result<(), End> {
 /// Runs one operation, forwarding each result as `next`. It never sends
 /// `complete` or `error` itself: the controller does, after forgetting the
 /// id, so that a client may reuse an id the moment it learns it is free.
+/// What an operation's task reports with: its request id and actor for
+/// errors, and its time budget (none for a subscription).
+struct Reporter {
+    request_id: String,
+    actor: String,
+    budget: Option<Duration>,
+}
+
 async fn run_operation(
     id: String,
     kind: Option<OperationType>,
     mut stream: BoxStream<'static, StreamItem>,
     queue: SendQueue,
-    request_id: String,
+    reporter: Reporter,
 ) -> (String, OperationEnd) {
     let mut outcome = OperationOutcome { kind: kind_label(kind), failed: false };
     let mut first = true;
-    while let Some(item) = stream.next().await {
+    loop {
+        let item = match reporter.budget {
+            None => stream.next().await,
+            Some(budget) => match timeout(budget, stream.next()).await {
+                Ok(item) => item,
+                Err(_) => {
+                    // Dropping the stream cancels the operation where it waits.
+                    metrics::counter!("goalgraph_request_timeouts_total").increment(1);
+                    outcome.failed = true;
+                    let mut errors = vec![timeout_error(budget)];
+                    finish_errors(&mut errors, &reporter.request_id, Some(&reporter.actor));
+                    return (id, OperationEnd::Failed(errors));
+                }
+            },
+        };
+        let Some(item) = item else { break };
         let message = match item {
             // A shared subscription's event: serialised once for all its
             // subscribers; only the envelope is this one's.
             StreamItem::Shared(payload) => shared_next(&id, &payload),
             StreamItem::Response(mut response) => {
-                finish_errors(&mut response.errors, &request_id);
+                finish_errors(&mut response.errors, &reporter.request_id, Some(&reporter.actor));
                 outcome.failed |= !response.errors.is_empty();
                 if first && failed_before_execution(&response, kind) {
                     return (id, OperationEnd::Failed(response.errors));
                 }
                 match (ServerMessage::Next { id: &id, payload: &response }).encode() {
                     Ok(message) => message,
-                    Err(_) => return (id, OperationEnd::Failed(vec![internal_error()])),
+                    Err(_) => {
+                        let mut errors = vec![internal_error()];
+                        finish_errors(&mut errors, &reporter.request_id, Some(&reporter.actor));
+                        return (id, OperationEnd::Failed(errors));
+                    }
                 }
             }
         };
@@ -956,7 +999,9 @@ async fn run_operation(
                 ),
                 None,
             );
-            return (id, OperationEnd::Failed(vec![error]));
+            let mut errors = vec![error];
+            finish_errors(&mut errors, &reporter.request_id, Some(&reporter.actor));
+            return (id, OperationEnd::Failed(errors));
         }
         match enqueue(&queue, message) {
             Ok(()) => {}
@@ -1199,6 +1244,37 @@ mod tests {
         }
         let size = output_size(serve);
         assert!(size <= 1280, "the connection's future is {size} bytes");
+    }
+
+    #[tokio::test]
+    async fn a_query_past_its_time_budget_fails_with_timeout_and_a_subscription_has_none() {
+        let (queue, _reader) = SendQueue::new(4);
+        let reporter =
+            |budget| Reporter { request_id: "r1".to_owned(), actor: "person:x".to_owned(), budget };
+        let pending = || futures_util::stream::pending::<StreamItem>().boxed();
+        let started = Instant::now();
+        let (id, end) = run_operation(
+            "q".to_owned(),
+            Some(OperationType::Query),
+            pending(),
+            queue.clone(),
+            reporter(Some(Duration::from_millis(20))),
+        )
+        .await;
+        assert_eq!(id, "q");
+        let OperationEnd::Failed(errors) = end else { unreachable!("{end:?}") };
+        let code = errors[0].extensions.as_ref().and_then(|e| e.get("code").cloned());
+        assert_eq!(code, Some(async_graphql::Value::from("TIMEOUT")));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // A subscription waits for its events as long as it takes.
+        let waiting = run_operation(
+            "s".to_owned(),
+            Some(OperationType::Subscription),
+            pending(),
+            queue,
+            reporter(None),
+        );
+        assert!(timeout(Duration::from_millis(100), waiting).await.is_err());
     }
 
     #[test]

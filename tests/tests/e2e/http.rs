@@ -63,6 +63,34 @@ pub async fn request_ids_on_every_response(db: TestDb) {
             "{label}: the client's request id is echoed"
         );
     }
+    // The audit event of a mutation names the request that made it.
+    let company = server.company_unit_id(&token).await;
+    let mutation = json!({
+        "query": "mutation($p: ID!) { createUnit(input: { kind: DEPARTMENT, name: \"Audited\", parentId: $p }) { unit { id } } }",
+        "variables": { "p": company },
+    });
+    let created = reply(
+        c.post(&graphql)
+            .bearer_auth(&token)
+            .header("x-request-id", &client_id)
+            .json(&mutation)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .assert_ok();
+    let unit = created["createUnit"]["unit"]["id"].clone();
+    let events = server
+        .gql_ok(
+            &token,
+            "query($id: ID!) { auditEvents(filter: { objectId: $id }) { edges { node { action requestId } } } }",
+            json!({ "id": unit }),
+        )
+        .await;
+    let node = &events["auditEvents"]["edges"][0]["node"];
+    assert_eq!(node["action"], "createUnit", "{events:#}");
+    assert_eq!(node["requestId"], client_id.as_str(), "{events:#}");
     server.stop().await;
 }
 

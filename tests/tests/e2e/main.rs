@@ -8,6 +8,7 @@
 mod concurrency;
 mod directory;
 mod errors;
+mod hardening;
 mod http;
 mod idp;
 mod integrations;
@@ -22,6 +23,13 @@ mod ws;
 use concurrency::concurrent_mutations_all_succeed;
 use directory::a_directory_integration_syncs_people_who_then_sign_in;
 use errors::internal_errors_name_only_the_request_id;
+use hardening::{
+    a_request_past_its_time_budget_is_cancelled_and_commits_nothing, bad_input_is_refused_before_any_sql,
+    failed_authentication_and_authorization_are_counted_and_logged_without_secrets,
+    introspection_and_suggestions_switch_off, only_trusted_documents_run_when_an_allowlist_is_set,
+    rate_limits_charge_the_query_cost_per_actor_and_per_tenant,
+    the_limits_apply_over_websocket_before_any_sql, tls_serves_https_and_wss,
+};
 use http::{
     a_refused_body_does_not_break_keep_alive, cors_allows_only_configured_origins,
     get_selects_the_operation_by_operation_name, get_serves_graphiql_and_queries_but_not_mutations,
@@ -94,6 +102,14 @@ goalgraph_testkit::db_tests!(
     ws_refuses_operations_beyond_the_cap,
     ws_pings_and_drops_half_open_connections,
     ws_closes_slow_consumers_with_1013,
+    bad_input_is_refused_before_any_sql,
+    the_limits_apply_over_websocket_before_any_sql,
+    introspection_and_suggestions_switch_off,
+    only_trusted_documents_run_when_an_allowlist_is_set,
+    a_request_past_its_time_budget_is_cancelled_and_commits_nothing,
+    rate_limits_charge_the_query_cost_per_actor_and_per_tenant,
+    failed_authentication_and_authorization_are_counted_and_logged_without_secrets,
+    tls_serves_https_and_wss,
 );
 
 /// Tests that only make sense on PostgreSQL.
@@ -110,5 +126,12 @@ mod postgres_only {
     #[cfg_attr(not(goalgraph_pg_tests), ignore = "TEST_DATABASE_URL is unset: PostgreSQL suite skipped")]
     async fn replicas_share_events_and_lose_none() {
         super::live::replicas_share_events_and_lose_none(TestDb::new(Backend::Postgres).await).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(goalgraph_pg_tests), ignore = "TEST_DATABASE_URL is unset: PostgreSQL suite skipped")]
+    async fn a_timed_out_statement_is_cancelled_on_postgres() {
+        super::hardening::a_timed_out_statement_is_cancelled_on_postgres(TestDb::new(Backend::Postgres).await)
+            .await
     }
 }

@@ -382,11 +382,7 @@ pub(crate) async fn catch_panics(
     match AssertUnwindSafe(operation).catch_unwind().await {
         Ok(response) => response,
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let message = panic_message(panic.as_ref());
             metrics::counter!("goalgraph_panics_total").increment(1);
             tracing::error!(request_id, panic = %message, "an operation panicked");
             GqlResponse::from_errors(vec![internal_error()])
@@ -397,14 +393,19 @@ pub(crate) async fn catch_panics(
 /// The outermost net: a panic outside an operation (in a handler or a
 /// layer) answers 500 INTERNAL; the request id travels in `x-request-id`.
 pub(crate) fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
+    let message = panic_message(panic.as_ref());
     metrics::counter!("goalgraph_panics_total").increment(1);
     tracing::error!(panic = %message, "a request handler panicked");
     error_response(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, INTERNAL_MESSAGE)
+}
+
+/// The text a panic carried (`panic!` with a literal or a formatted message).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// The error of a request cancelled by its time budget.

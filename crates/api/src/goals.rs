@@ -598,15 +598,7 @@ impl GoalMutation {
     ) -> ApiResult<ClosePeriodPayload> {
         let d = data(ctx)?;
         let id: PeriodId = decode_id("periodId", NodeType::Period, &input.period_id)?;
-        let period = d
-            .store
-            .transition_period(
-                &d.ctx.actor,
-                id,
-                goalgraph_domain::model::PeriodStatus::Closed,
-                input.expected_version,
-            )
-            .await?;
+        let period = d.store.close_period(&d.ctx.actor, id, input.expected_version).await?;
         Ok(ClosePeriodPayload { period: PeriodNode(period) })
     }
 }

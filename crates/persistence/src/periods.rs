@@ -186,6 +186,28 @@ impl Store {
         to: PeriodStatus,
         expected_version: Option<i32>,
     ) -> StoreResult<Period> {
+        self.move_period(actor, id, to, expected_version, "transitionPeriod").await
+    }
+
+    /// Closes a period, freezing its scores (`closePeriod`).
+    pub async fn close_period(
+        &self,
+        actor: &Actor,
+        id: PeriodId,
+        expected_version: Option<i32>,
+    ) -> StoreResult<Period> {
+        self.move_period(actor, id, PeriodStatus::Closed, expected_version, "closePeriod").await
+    }
+
+    /// `transition_period`, audited as the mutation `mutation`.
+    async fn move_period(
+        &self,
+        actor: &Actor,
+        id: PeriodId,
+        to: PeriodStatus,
+        expected_version: Option<i32>,
+        mutation: &'static str,
+    ) -> StoreResult<Period> {
         let action = if to == PeriodStatus::Closed { Action::ClosePeriod } else { Action::Update };
         policy::authorize(actor, action, &period_resource(actor))?;
         let tx = self.write().await?;
@@ -206,8 +228,7 @@ impl Store {
         active.version = Set(before.version + 1);
         active.updated_at = Set(now());
         let m = active.update(tx.conn()).await?;
-        let name = if to == PeriodStatus::Closed { "closePeriod" } else { "transitionPeriod" };
-        tx.audit(actor, AuditRecord::new(name, "Period", m.id).changed(&before_row, &m));
+        tx.audit(actor, AuditRecord::new(mutation, "Period", m.id).changed(&before_row, &m));
         tx.commit().await?;
         convert::period(m)
     }

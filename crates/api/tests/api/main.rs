@@ -9,6 +9,7 @@
 mod access;
 mod access_table;
 mod audit;
+mod audit_cases;
 mod authz;
 mod batching;
 mod connections;
@@ -41,6 +42,7 @@ use audit::{
     mutations_leave_one_event_and_failures_none, notes_and_descriptions_are_encrypted_at_rest,
     verify_audit_trail_finds_edited_reordered_and_deleted_rows,
 };
+use audit_cases::every_mutation_has_an_audit_case;
 use authz::authorization_matrix_of_directory_and_period_mutations;
 use batching::statement_count_does_not_grow_with_the_data;
 use connections::{
@@ -140,4 +142,5 @@ goalgraph_testkit::db_tests!(
     mutations_leave_one_event_and_failures_none,
     verify_audit_trail_finds_edited_reordered_and_deleted_rows,
     notes_and_descriptions_are_encrypted_at_rest,
+    every_mutation_has_an_audit_case,
 );

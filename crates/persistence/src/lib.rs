@@ -12,6 +12,7 @@ mod checkins;
 mod convert;
 pub mod crypto;
 mod directory;
+mod encryption;
 pub mod entity;
 mod error;
 mod goal_views;
@@ -32,6 +33,7 @@ pub use audit::{AuditEntry, AuditFilter, with_request_id};
 pub use checkins::CheckInInput;
 pub use crypto::Keyring;
 pub use directory::{DirectoryPerson, DirectorySync, DirectoryUnit, SyncReport};
+pub use encryption::{EncryptionStatus, RotationReport};
 pub use error::{StoreError, StoreResult};
 pub use goals::{
     KeyResultPatch, NewKeyResult, NewObjective, ObjectiveFilter, ObjectiveOrder, ObjectivePatch,

@@ -40,14 +40,7 @@ pub struct App {
 /// past the request timeout; migrations (an index on a large table may
 /// take longer) run on a connection of their own without that limit.
 pub async fn open_store(config: &Config) -> Result<Store, ServerError> {
-    use secrecy::ExposeSecret;
-    let encryption = match &config.encryption_keys {
-        Some(spec) => Some(
-            goalgraph_persistence::Keyring::parse(spec.expose_secret())
-                .map_err(|e| ServerError::Other(format!("encryption_keys: {e}")))?,
-        ),
-        None => None,
-    };
+    let encryption = config.keyring()?;
     let url = config.database_url();
     let options =
         StoreOptions { max_connections: config.max_connections, encryption, ..StoreOptions::default() };

@@ -42,6 +42,19 @@ pub enum Command {
     /// Manages organizations (tenants).
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Encryption at rest: which key seals how many values, and re-sealing
+    /// them under the current key (GOALGRAPH_ENCRYPTION_KEYS).
+    #[command(subcommand)]
+    Encryption(EncryptionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EncryptionCommand {
+    /// Counts the stored notes, descriptions and audit values per key id.
+    Status,
+    /// Re-seals every note and description under the current (first) key,
+    /// plain text written before a key was set included.
+    Rotate,
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +193,19 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             println!("created organization {} ({}) with admin {}", org.name, org.slug, admin.email);
             Ok(())
         }
+        Command::Encryption(command) => {
+            let store = open_store(&config).await?;
+            if let EncryptionCommand::Rotate = command {
+                let report = store.rotate_encryption().await?;
+                for (place, n) in &report.resealed {
+                    println!("re-sealed {n} values of {place} under key {}", report.key_id);
+                }
+                if report.resealed.is_empty() {
+                    println!("every value is already sealed under key {}", report.key_id);
+                }
+            }
+            print_encryption_status(&config, &store).await
+        }
         Command::Org(OrgCommand::List) => {
             let store = open_store(&config).await?;
             for org in store.list_organizations().await? {
@@ -188,6 +214,39 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             Ok(())
         }
     }
+}
+
+/// One line per place and key: `place  key  count`, with `plain` for values
+/// written before a key was set, and a warning for keys the ring lacks.
+async fn print_encryption_status(config: &Config, store: &Store) -> Result<(), ServerError> {
+    let ring = config.keyring()?;
+    let known: Vec<&str> = ring.as_ref().map(|r| r.key_ids()).unwrap_or_default();
+    match known.first() {
+        Some(current) => println!("current key: {current} (ring: {})", known.join(", ")),
+        None => println!("no encryption key is configured: new values are stored as plain text"),
+    }
+    let status = store.encryption_status().await?;
+    let mut missing = Vec::new();
+    for (place, by_key) in &status.places {
+        for (key, n) in by_key {
+            let name = key.as_deref().unwrap_or("plain");
+            println!("{place:<24} {name:<16} {n}");
+            if let Some(k) = key.as_deref()
+                && !known.contains(&k)
+            {
+                missing.push(k.to_owned());
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    if !missing.is_empty() {
+        println!(
+            "warning: values sealed under {} cannot be read: the ring lacks the key",
+            missing.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Signs a development token for a person, with the data directory's key.

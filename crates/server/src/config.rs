@@ -182,6 +182,17 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 pub struct ConfigError(String);
 
 impl Config {
+    /// The encryption keys, parsed; `None` when none are configured.
+    pub fn keyring(&self) -> Result<Option<goalgraph_persistence::Keyring>, crate::app::ServerError> {
+        self.encryption_keys
+            .as_ref()
+            .map(|spec| {
+                goalgraph_persistence::Keyring::parse(spec.expose_secret())
+                    .map_err(|e| crate::app::ServerError::Other(format!("encryption_keys: {e}")))
+            })
+            .transpose()
+    }
+
     /// Reads defaults, the file (if given), the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut figment = Figment::new();

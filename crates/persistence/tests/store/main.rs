@@ -12,6 +12,7 @@ mod checkins;
 mod common;
 mod concurrency;
 mod directory;
+mod encryption;
 mod goals;
 mod goals_fixture;
 mod goals_visibility;
@@ -48,6 +49,7 @@ use directory::{
     absent_people_stay_and_deactivated_people_keep_their_rows, every_bad_row_is_named_and_nothing_is_written,
     only_the_directory_scope_syncs_and_only_admins_grant_roles, twenty_thousand_people_sync_in_one_call,
 };
+use encryption::rotation_reseals_rows_and_status_counts_every_key;
 use goals::{
     key_result_without_check_in_follows_its_start, key_results_follow_their_rules,
     objectives_follow_their_rules, stale_goal_versions_conflict,
@@ -82,6 +84,7 @@ use tree::{company_cannot_be_deleted, unit_tree_rules};
 use versions::stale_versions_conflict;
 
 goalgraph_testkit::db_tests!(
+    rotation_reseals_rows_and_status_counts_every_key,
     linked_key_results_follow_their_kpi,
     objectives_are_drafted_from_kpis,
     key_results_are_promoted_to_kpis,

@@ -22,6 +22,7 @@
 //! by age ([`Store::prune_live_events`]); a cursor older than the pruned
 //! horizon gets [`LiveError::Expired`].
 
+use crate::crypto::Keyring;
 use crate::error::{StoreError, StoreResult};
 use crate::sql::stmt;
 use crate::store::Store;
@@ -181,10 +182,17 @@ fn settled(backend: DbBackend) -> &'static str {
     }
 }
 
-fn event_of(row: &QueryResult) -> StoreResult<LiveEvent> {
+/// An outbox row as an event, its check-in note opened (notes are sealed in
+/// the outbox as in their own rows).
+fn event_of(row: &QueryResult, ring: Option<&Keyring>) -> StoreResult<LiveEvent> {
     let payload: String = row.try_get("", "payload")?;
-    let body: LiveBody = serde_json::from_str(&payload)
+    let mut body: LiveBody = serde_json::from_str(&payload)
         .map_err(|e| StoreError::corrupt(format!("live event payload: {e}")))?;
+    if let LiveBody::KeyResult(change) = &mut body
+        && let Some(c) = &mut change.check_in
+    {
+        c.note = crate::crypto::open_opt(ring, "note", c.note.take())?;
+    }
     Ok(LiveEvent {
         cursor: EventCursor { tx: row.try_get("", "tx")?, seq: row.try_get("", "seq")? },
         organization_id: OrganizationId(row.try_get("", "organization_id")?),
@@ -198,6 +206,7 @@ fn event_of(row: &QueryResult) -> StoreResult<LiveEvent> {
 /// sort after every settled row, so what is taken is a prefix).
 async fn read_after(
     db: &DatabaseConnection,
+    ring: Option<&Keyring>,
     after: EventCursor,
     limit: u64,
 ) -> StoreResult<(Vec<LiveEvent>, bool)> {
@@ -213,7 +222,7 @@ async fn read_after(
         if !row.try_get::<bool>("", "settled")? {
             return Ok((events, true));
         }
-        events.push(event_of(row)?);
+        events.push(event_of(row, ring)?);
     }
     Ok((events, false))
 }
@@ -454,10 +463,10 @@ impl LiveHub {
 
 /// Reads the outbox from `hub`'s position until nothing settled is left;
 /// true when rows of running transactions wait behind it.
-async fn drain(db: &DatabaseConnection, hub: &LiveHub) -> StoreResult<bool> {
+async fn drain(db: &DatabaseConnection, ring: Option<&Keyring>, hub: &LiveHub) -> StoreResult<bool> {
     loop {
         let from = hub.position();
-        let (batch, held_back) = read_after(db, from, READ_BATCH).await?;
+        let (batch, held_back) = read_after(db, ring, from, READ_BATCH).await?;
         hub.inner.reads.fetch_add(1, Ordering::Relaxed);
         let full = batch.len() as u64 == READ_BATCH;
         hub.route(batch);
@@ -472,7 +481,13 @@ async fn drain(db: &DatabaseConnection, hub: &LiveHub) -> StoreResult<bool> {
 const HELD_BACK_RETRY: Duration = Duration::from_millis(20);
 
 /// The reader task: exits when the last store handle is gone.
-async fn run_reader(db: DatabaseConnection, hub: Weak<HubInner>, wake: Arc<Notify>, poll: Duration) {
+async fn run_reader(
+    db: DatabaseConnection,
+    ring: Option<Arc<Keyring>>,
+    hub: Weak<HubInner>,
+    wake: Arc<Notify>,
+    poll: Duration,
+) {
     let mut listener = None;
     let mut backoff = HELD_BACK_RETRY;
     loop {
@@ -483,7 +498,7 @@ async fn run_reader(db: DatabaseConnection, hub: Weak<HubInner>, wake: Arc<Notif
         }
         let Some(inner) = hub.upgrade() else { return };
         let hub_ref = LiveHub { inner };
-        let held_back = match drain(&db, &hub_ref).await {
+        let held_back = match drain(&db, ring.as_deref(), &hub_ref).await {
             Ok(held_back) => held_back,
             Err(e) => {
                 tracing::warn!(error = %e, "reading live events failed; retrying");
@@ -555,6 +570,7 @@ impl Store {
         let db = self.db.clone();
         let wake = self.live_wake.clone();
         let poll = self.live_poll;
+        let ring = self.keyring.clone();
         let inner = cell
             .get_or_try_init(|| async move {
                 let start = newest(&db).await?;
@@ -571,7 +587,7 @@ impl Store {
                     directory_epoch: AtomicU64::new(0),
                     extension: std::sync::OnceLock::new(),
                 });
-                tokio::spawn(run_reader(db, Arc::downgrade(&inner), wake, poll));
+                tokio::spawn(run_reader(db, ring, Arc::downgrade(&inner), wake, poll));
                 Ok::<_, StoreError>(inner)
             })
             .await?;
@@ -624,7 +640,7 @@ impl Store {
         let rows = self.db.query_all_raw(stmt(backend, &sql, values)).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            let event = event_of(row)?;
+            let event = event_of(row, self.keyring.as_deref())?;
             if route.matches(&event.body) {
                 out.push(event);
             }
@@ -723,6 +739,10 @@ impl Store {
             period_end: period.end_date,
             check_in,
         };
+        let mut change = change;
+        if let Some(c) = &mut change.check_in {
+            c.note = tx.seal("note", c.note.take())?;
+        }
         tx.emit(org, LiveBody::KeyResult(change));
         Ok(())
     }

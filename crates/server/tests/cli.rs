@@ -59,8 +59,14 @@ struct Server {
 
 impl Server {
     fn spawn(dir: &Path, args: &[&str]) -> Self {
+        Self::spawn_with(dir, args, &[])
+    }
+
+    /// `spawn` with these environment variables set.
+    fn spawn_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let stderr = dir.join("server.stderr");
         let mut child = goalgraph(dir, args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(File::create(&stderr).unwrap())
@@ -168,7 +174,7 @@ fn help_lists_the_subcommands() {
         .take_while(|l| l.starts_with("  "))
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    for command in ["serve", "migrate", "token", "org"] {
+    for command in ["serve", "migrate", "token", "org", "encryption"] {
         assert!(commands.contains(&command), "{command} missing from --help:\n{help}");
     }
     assert!(!dir.path().join("data").exists(), "--help touches nothing");
@@ -279,4 +285,78 @@ fn migrate_status_on_a_fresh_directory_lists_pending_migrations() {
     let status = stdout(&run(dir.path(), &["migrate", "status"]));
     assert!(status.lines().any(|l| l.starts_with("applied")), "{status}");
     assert!(!status.lines().any(|l| l.starts_with("pending")), "{status}");
+}
+
+/// An operator turns encryption on for data written without it: `status`
+/// shows the plain values, `rotate` seals them under the new key, `status`
+/// then counts them under it, and the server reads them back with the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encryption_status_and_rotate_seal_what_was_written_in_plain_text() {
+    const NOTE: &str = "cli check-in note 5e1d";
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::spawn(dir.path(), &["serve", "--demo", "--bind", "127.0.0.1:0"]);
+    let deadline = Instant::now() + STARTUP;
+    let base = server.listening(deadline).await;
+    server.line_where(deadline, |l| l.trim_end().ends_with("token (valid 12 h):")).await;
+    let token = server.next_line(deadline).await.trim().to_owned();
+    let (_, body) =
+        post(&base, &token, "{ objectives(first: 50) { edges { node { keyResults { id } } } } }").await;
+    let kr = body["data"]["objectives"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|e| e["node"]["keyResults"][0]["id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("a key result in the demo data: {body}"));
+    let check_in = format!(
+        "mutation {{ checkIn(input: {{ keyResultId: \"{kr}\", value: 1, note: \"{NOTE}\" }}) {{ checkIn {{ id }} }} }}"
+    );
+    let (status, body) = post(&base, &token, &check_in).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let check_in_id =
+        body["data"]["checkIn"]["checkIn"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned();
+    server.terminate().await;
+
+    let keys = goalgraph_persistence::Keyring::generate("k1");
+    let with_key = |args: &[&str]| {
+        let output = goalgraph(dir.path(), args).env("GOALGRAPH_ENCRYPTION_KEYS", &keys).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        stdout(&output)
+    };
+    let count = |status: &str, place: &str, key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                (cols.len() == 3 && cols[0] == place && cols[1] == key).then(|| cols[2].parse().unwrap())
+            })
+            .unwrap_or(0)
+    };
+    let before = with_key(&["encryption", "status"]);
+    assert!(before.starts_with("current key: k1"), "{before}");
+    assert_eq!(count(&before, "check_ins.note", "plain"), 1, "{before}");
+    assert_eq!(count(&before, "check_ins.note", "k1"), 0, "{before}");
+
+    let rotated = with_key(&["encryption", "rotate"]);
+    assert!(rotated.contains("re-sealed 1 values of check_ins.note under key k1"), "{rotated}");
+    assert_eq!(count(&rotated, "check_ins.note", "k1"), 1, "{rotated}");
+    assert_eq!(count(&rotated, "check_ins.note", "plain"), 0, "{rotated}");
+    // Without the key the same status warns that sealed values cannot be read.
+    let keyless = stdout(&run(dir.path(), &["encryption", "status"]));
+    assert!(keyless.contains("warning: values sealed under k1 cannot be read"), "{keyless}");
+    // Rotating needs a key.
+    let refused = goalgraph(dir.path(), &["encryption", "rotate"]).output().unwrap();
+    assert!(!refused.status.success());
+
+    // The server with the key reads the note as it was written.
+    let mut server = Server::spawn_with(
+        dir.path(),
+        &["serve", "--bind", "127.0.0.1:0"],
+        &[("GOALGRAPH_ENCRYPTION_KEYS", &keys)],
+    );
+    let base = server.listening(Instant::now() + STARTUP).await;
+    let token = stdout(&run(dir.path(), &["token", "--email", "admin@demo.example"])).trim().to_owned();
+    let read = format!("{{ node(id: \"{check_in_id}\") {{ ... on CheckIn {{ note }} }} }}");
+    let (_, body) = post(&base, &token, &read).await;
+    assert_eq!(body["data"]["node"]["note"], NOTE, "{body}");
+    server.terminate().await;
 }

@@ -207,6 +207,15 @@ pub async fn notes_and_descriptions_are_encrypted_at_rest(db: TestDb) {
             assert!(!text.contains(NOTE) && !text.contains(DESCRIPTION), "{sql}: {text}");
         }
     }
+    // In the SQLite file itself (the database and its write-ahead log):
+    // the title, stored plain, is there; the note and description are not.
+    if let Some(path) = db.url.strip_prefix("sqlite://") {
+        let mut bytes = std::fs::read(path).expect("the database file");
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        let found = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(found("Quiet plan"), "positive control: the plain title is in {path}");
+        assert!(!found(NOTE) && !found(DESCRIPTION), "plain text in {path}");
+    }
     let sealed = store
         .connection()
         .query_one_raw(Statement::from_string(

@@ -402,3 +402,43 @@ pub async fn replicas_on_one_database_share_events(db: TestDb) {
     }
     assert!(hub_b.reads() > reads_b);
 }
+
+/// With encryption on, a check-in's note is sealed in the outbox like in its
+/// row, and subscribers and replays get it opened.
+pub async fn check_in_notes_are_sealed_in_the_outbox(db: TestDb) {
+    const NOTE: &str = "live note 94c2";
+    let ring =
+        goalgraph_persistence::Keyring::parse(&goalgraph_persistence::Keyring::generate("k1")).unwrap();
+    let store = Store::connect(&db.url, &StoreOptions { encryption: Some(ring), ..StoreOptions::default() })
+        .await
+        .unwrap();
+    let t = tenant(&store, "sealed-live").await;
+    let c = chain(&store, &t).await;
+    let hub = store.live().await.unwrap();
+    hub.caught_up(&store).await.unwrap();
+    let mut sub = hub.subscribe(t.org.id, Route::KeyResult(c.kr));
+    let input = goalgraph_persistence::CheckInInput { note: Some(NOTE.into()), ..check_in_input(c.kr, 10.0) };
+    store.check_in(&t.actor, input).await.unwrap();
+    let delivered = next(&mut sub).await;
+    let note_of = |event: &LiveEvent| match &event.body {
+        LiveBody::KeyResult(k) => k.check_in.as_ref().and_then(|ci| ci.note.clone()),
+        other => panic!("expected a key-result event, got {other:?}"),
+    };
+    assert_eq!(note_of(&delivered.event).as_deref(), Some(NOTE));
+    let replayed = store
+        .live_replay(t.org.id, Route::KeyResult(c.kr), EventCursor::default(), delivered.event.cursor)
+        .await
+        .unwrap()
+        .expect("not expired");
+    assert_eq!(replayed.last().map(|e| note_of(e)), Some(Some(NOTE.to_owned())));
+    // The stored payload holds the sealed note, not the text.
+    let backend = store.connection().get_database_backend();
+    let rows = store
+        .connection()
+        .query_all_raw(sea_orm::Statement::from_string(backend, "SELECT payload FROM live_events"))
+        .await
+        .unwrap();
+    let payloads: Vec<String> = rows.iter().map(|r| r.try_get("", "payload").unwrap()).collect();
+    assert!(payloads.iter().any(|p| p.contains("\"note\":\"gg1:k1:")), "{payloads:?}");
+    assert!(payloads.iter().all(|p| !p.contains(NOTE)), "{payloads:?}");
+}

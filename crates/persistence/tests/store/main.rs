@@ -67,8 +67,8 @@ use kpi_status_agreement::{breached_since_by_hand, kpi_states_agree_with_the_dom
 use kpi_visibility::people_kpis_are_seen_by_hr_admin_and_line_managers_only;
 use lineage::managed_units_and_lineage;
 use live::{
-    alignment_and_directory_changes_are_events, delivery_costs_the_same_for_one_or_a_thousand_subscribers,
-    live_events_follow_each_committed_change,
+    alignment_and_directory_changes_are_events, check_in_notes_are_sealed_in_the_outbox,
+    delivery_costs_the_same_for_one_or_a_thousand_subscribers, live_events_follow_each_committed_change,
 };
 use paging::{bad_cursors_are_rejected, pages_follow_the_cursor, search_matches_literally};
 use people::{
@@ -132,6 +132,7 @@ goalgraph_testkit::db_tests!(
     people_kpis_are_seen_by_hr_admin_and_line_managers_only,
     concurrent_retries_write_once,
     live_events_follow_each_committed_change,
+    check_in_notes_are_sealed_in_the_outbox,
     alignment_and_directory_changes_are_events,
     delivery_costs_the_same_for_one_or_a_thousand_subscribers,
     twenty_thousand_people_sync_in_one_call,

@@ -430,7 +430,7 @@ pub async fn check_in_notes_are_sealed_in_the_outbox(db: TestDb) {
         .await
         .unwrap()
         .expect("not expired");
-    assert_eq!(replayed.last().map(|e| note_of(e)), Some(Some(NOTE.to_owned())));
+    assert_eq!(replayed.last().map(note_of), Some(Some(NOTE.to_owned())));
     // The stored payload holds the sealed note, not the text.
     let backend = store.connection().get_database_backend();
     let rows = store

@@ -180,14 +180,20 @@ fn help_lists_the_subcommands() {
     assert!(!dir.path().join("data").exists(), "--help touches nothing");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_demo_starts_from_nothing_and_prints_a_working_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::spawn(dir.path(), &["serve", "--demo", "--bind", "127.0.0.1:0"]);
+/// `serve --demo` in `dir`: the server, its base URL and the admin token it printed.
+async fn serve_demo(dir: &Path) -> (Server, String, String) {
+    let mut server = Server::spawn(dir, &["serve", "--demo", "--bind", "127.0.0.1:0"]);
     let deadline = Instant::now() + STARTUP;
     let base = server.listening(deadline).await;
     server.line_where(deadline, |l| l.trim_end().ends_with("token (valid 12 h):")).await;
     let token = server.next_line(deadline).await.trim().to_owned();
+    (server, base, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_starts_from_nothing_and_prints_a_working_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, base, token) = serve_demo(dir.path()).await;
     let claims = claims(&token);
     assert_eq!(claims["sub"], "admin@demo.example");
     assert_eq!(claims["org"], "demo");
@@ -294,11 +300,7 @@ fn migrate_status_on_a_fresh_directory_lists_pending_migrations() {
 async fn encryption_status_and_rotate_seal_what_was_written_in_plain_text() {
     const NOTE: &str = "cli check-in note 5e1d";
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::spawn(dir.path(), &["serve", "--demo", "--bind", "127.0.0.1:0"]);
-    let deadline = Instant::now() + STARTUP;
-    let base = server.listening(deadline).await;
-    server.line_where(deadline, |l| l.trim_end().ends_with("token (valid 12 h):")).await;
-    let token = server.next_line(deadline).await.trim().to_owned();
+    let (server, base, token) = serve_demo(dir.path()).await;
     let (_, body) =
         post(&base, &token, "{ objectives(first: 50) { edges { node { keyResults { id } } } } }").await;
     let kr = body["data"]["objectives"]["edges"]

@@ -160,6 +160,20 @@ impl Trail {
         (payload, event)
     }
 
+    /// `check` of an update: the object is `payload[key].id`, and `before`
+    /// and `after` hold the changed values; answers the event.
+    async fn updated(
+        &mut self,
+        s: &Session,
+        c: Call,
+        object: (&'static str, &str),
+        before: Value,
+        after: Value,
+    ) -> Value {
+        let (object_type, key) = object;
+        self.check(s, c, |p| want(object_type, &p[key]["id"]).before(before).after(after)).await.1
+    }
+
     /// Runs `c` as `s`, which must succeed (as a replay) and leave no event.
     async fn replay(&mut self, s: &Session, c: Call) -> Value {
         let (tagged, _) = self.tagged(s, &c);
@@ -268,29 +282,25 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         )
         .await;
     trail
-        .check(
+        .updated(
             &admin,
             call("updateUnit", "UpdateUnitInput", unit_sel, json!({ "id": unit, "name": "Audit Squad" })),
-            |p| {
-                want("Unit", &p["unit"]["id"])
-                    .before(json!({ "name": "Audit Team", "version": 1 }))
-                    .after(json!({ "name": "Audit Squad", "version": 2 }))
-            },
+            ("Unit", "unit"),
+            json!({ "name": "Audit Team", "version": 1 }),
+            json!({ "name": "Audit Squad", "version": 2 }),
         )
         .await;
     trail
-        .check(
+        .updated(
             &admin,
             call("moveUnit", "MoveUnitInput", unit_sel, json!({ "id": unit, "parentId": sales })),
-            |p| {
-                want("Unit", &p["unit"]["id"])
-                    .before(json!({ "parent_id": uuid(&engineering) }))
-                    .after(json!({ "parent_id": uuid(&sales) }))
-            },
+            ("Unit", "unit"),
+            json!({ "parent_id": uuid(&engineering) }),
+            json!({ "parent_id": uuid(&sales) }),
         )
         .await;
     trail
-        .check(
+        .updated(
             &admin,
             call(
                 "setUnitManagers",
@@ -298,11 +308,9 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 unit_sel,
                 json!({ "unitId": unit, "managerIds": [max] }),
             ),
-            |p| {
-                want("Unit", &p["unit"]["id"])
-                    .before(json!({ "managerIds": [] }))
-                    .after(json!({ "managerIds": [uuid(&max)] }))
-            },
+            ("Unit", "unit"),
+            json!({ "managerIds": [] }),
+            json!({ "managerIds": [uuid(&max)] }),
         )
         .await;
     let (audrey, _) = trail
@@ -322,7 +330,7 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         .await;
     let audrey = audrey["person"]["id"].clone();
     trail
-        .check(
+        .updated(
             &admin,
             call(
                 "updatePerson",
@@ -330,11 +338,9 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 "person { id }",
                 json!({ "id": audrey, "name": "Audrey Audited", "roles": ["MANAGER"] }),
             ),
-            |p| {
-                want("Person", &p["person"]["id"])
-                    .before(json!({ "name": "Audrey Audit" }))
-                    .after(json!({ "name": "Audrey Audited" }))
-            },
+            ("Person", "person"),
+            json!({ "name": "Audrey Audit" }),
+            json!({ "name": "Audrey Audited" }),
         )
         .await;
     let (temp, _) = trail
@@ -388,18 +394,16 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         )
         .await;
     trail
-        .check(
+        .updated(
             &admin,
             call("updatePeriod", "UpdatePeriodInput", period_sel, json!({ "id": period, "name": "Audit Q" })),
-            |p| {
-                want("Period", &p["period"]["id"])
-                    .before(json!({ "name": "Audit P" }))
-                    .after(json!({ "name": "Audit Q" }))
-            },
+            ("Period", "period"),
+            json!({ "name": "Audit P" }),
+            json!({ "name": "Audit Q" }),
         )
         .await;
     trail
-        .check(
+        .updated(
             &admin,
             call(
                 "transitionPeriod",
@@ -407,11 +411,9 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 period_sel,
                 json!({ "id": period, "status": "ACTIVE" }),
             ),
-            |p| {
-                want("Period", &p["period"]["id"])
-                    .before(json!({ "status": "PLANNING" }))
-                    .after(json!({ "status": "ACTIVE" }))
-            },
+            ("Period", "period"),
+            json!({ "status": "PLANNING" }),
+            json!({ "status": "ACTIVE" }),
         )
         .await;
 
@@ -450,7 +452,7 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         .await;
     let goal = goal["objective"]["id"].clone();
     trail
-        .check(
+        .updated(
             &admin,
             call(
                 "updateObjective",
@@ -458,15 +460,13 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 goal_sel,
                 json!({ "id": goal, "title": "Audit goal 2", "description": "Why we still audit" }),
             ),
-            |p| {
-                want("Objective", &p["objective"]["id"])
-                    .before(json!({ "title": "Audit goal", "description": "Why we audit" }))
-                    .after(json!({ "title": "Audit goal 2", "description": "Why we still audit" }))
-            },
+            ("Objective", "objective"),
+            json!({ "title": "Audit goal", "description": "Why we audit" }),
+            json!({ "title": "Audit goal 2", "description": "Why we still audit" }),
         )
         .await;
     trail
-        .check(
+        .updated(
             &admin,
             call(
                 "transitionObjective",
@@ -474,15 +474,13 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 goal_sel,
                 json!({ "id": goal, "status": "ACTIVE" }),
             ),
-            |p| {
-                want("Objective", &p["objective"]["id"])
-                    .before(json!({ "status": "DRAFT" }))
-                    .after(json!({ "status": "ACTIVE" }))
-            },
+            ("Objective", "objective"),
+            json!({ "status": "DRAFT" }),
+            json!({ "status": "ACTIVE" }),
         )
         .await;
     trail
-        .check(
+        .updated(
             &admin,
             call(
                 "reparentObjective",
@@ -490,11 +488,9 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 goal_sel,
                 json!({ "id": goal, "parentObjectiveId": parent }),
             ),
-            |p| {
-                want("Objective", &p["objective"]["id"])
-                    .before(json!({ "parent_id": null }))
-                    .after(json!({ "parent_id": uuid(&parent) }))
-            },
+            ("Objective", "objective"),
+            json!({ "parent_id": null }),
+            json!({ "parent_id": uuid(&parent) }),
         )
         .await;
     let kr_sel = "keyResult { id }";
@@ -510,14 +506,12 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         .await;
     let kr = kr["keyResult"]["id"].clone();
     trail
-        .check(
+        .updated(
             &admin,
             call("updateKeyResult", "UpdateKeyResultInput", kr_sel, json!({ "id": kr, "target": 20.0 })),
-            |p| {
-                want("KeyResult", &p["keyResult"]["id"])
-                    .before(json!({ "target_value": 10 }))
-                    .after(json!({ "target_value": 20 }))
-            },
+            ("KeyResult", "keyResult"),
+            json!({ "target_value": 10 }),
+            json!({ "target_value": 20 }),
         )
         .await;
     let check_in = |note: &str| {
@@ -563,14 +557,12 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         .await;
     let kpi = kpi["kpi"]["id"].clone();
     trail
-        .check(
+        .updated(
             &admin,
             call("updateKpi", "UpdateKpiInput", kpi_sel, json!({ "id": kpi, "healthyLower": 95.0 })),
-            |p| {
-                want("Kpi", &p["kpi"]["id"])
-                    .before(json!({ "healthy_lower": 90 }))
-                    .after(json!({ "healthy_lower": 95 }))
-            },
+            ("Kpi", "kpi"),
+            json!({ "healthy_lower": 90 }),
+            json!({ "healthy_lower": 95 }),
         )
         .await;
     let t0 = Utc::now() - Duration::hours(3);
@@ -637,7 +629,7 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         .await;
     let linked = linked["keyResult"]["id"].clone();
     trail
-        .check(
+        .updated(
             &admin,
             call(
                 "linkKeyResultToKpi",
@@ -645,11 +637,9 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 kr_sel,
                 json!({ "keyResultId": linked, "kpiId": kpi }),
             ),
-            |p| {
-                want("KeyResult", &p["keyResult"]["id"])
-                    .before(json!({ "kpiId": null }))
-                    .after(json!({ "kpiId": uuid(&kpi) }))
-            },
+            ("KeyResult", "keyResult"),
+            json!({ "kpiId": null }),
+            json!({ "kpiId": uuid(&kpi) }),
         )
         .await;
     trail
@@ -689,7 +679,7 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
     let (feeder, feeder_id) = integration(&w, &mut trail, &admin, "KPI_WRITE").await;
     let t1 = t0 + Duration::hours(2) + Duration::minutes(30);
     trail
-        .check(
+        .updated(
             &feeder,
             call(
                 "recordKpiMeasurement",
@@ -697,11 +687,9 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 "written kpi { id }",
                 json!({ "externalId": "audit-kpi", "observedAt": rfc3339(t1), "value": 99.0 }),
             ),
-            |p| {
-                want("Kpi", &p["kpi"]["id"])
-                    .before(json!({ "latest": { "value": 98 } }))
-                    .after(json!({ "written": 1, "latest": { "observedAt": rfc3339(t1), "value": 99 } }))
-            },
+            ("Kpi", "kpi"),
+            json!({ "latest": { "value": 98 } }),
+            json!({ "written": 1, "latest": { "observedAt": rfc3339(t1), "value": 99 } }),
         )
         .await;
     let (hris, _) = integration(&w, &mut trail, &admin, "DIRECTORY_WRITE").await;
@@ -724,8 +712,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         })
         .await;
     assert_eq!(trail.replay(&hris, sync("hris.person@alpha.example")).await["replayed"], true);
-    let (_, revoked) = trail
-        .check(
+    let revoked = trail
+        .updated(
             &admin,
             call(
                 "revokeIntegration",
@@ -733,11 +721,9 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 "integration { id }",
                 json!({ "id": feeder_id }),
             ),
-            |p| {
-                want("Integration", &p["integration"]["id"])
-                    .before(json!({ "revoked_at": null, "version": 1 }))
-                    .after(json!({ "version": 2 }))
-            },
+            ("Integration", "integration"),
+            json!({ "revoked_at": null, "version": 1 }),
+            json!({ "version": 2 }),
         )
         .await;
     assert!(revoked["after"]["revoked_at"].is_string(), "{revoked:#}");
@@ -760,7 +746,7 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         )
         .await;
     trail
-        .check(
+        .updated(
             &admin,
             call(
                 "updateOrganization",
@@ -768,22 +754,18 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 "organization { id }",
                 json!({ "name": "Alpha Audited" }),
             ),
-            |p| {
-                want("Organization", &p["organization"]["id"])
-                    .before(json!({ "name": "Alpha Corp" }))
-                    .after(json!({ "name": "Alpha Audited" }))
-            },
+            ("Organization", "organization"),
+            json!({ "name": "Alpha Corp" }),
+            json!({ "name": "Alpha Audited" }),
         )
         .await;
     trail
-        .check(
+        .updated(
             &admin,
             call("closePeriod", "ClosePeriodInput", period_sel, json!({ "periodId": period })),
-            |p| {
-                want("Period", &p["period"]["id"])
-                    .before(json!({ "status": "ACTIVE" }))
-                    .after(json!({ "status": "CLOSED" }))
-            },
+            ("Period", "period"),
+            json!({ "status": "ACTIVE" }),
+            json!({ "status": "CLOSED" }),
         )
         .await;
     // Closing by transition is the same change, recorded under its own name.

@@ -15,6 +15,7 @@ mod directory;
 mod encryption;
 pub mod entity;
 mod error;
+mod generate;
 mod goal_views;
 mod goals;
 mod integrations;
@@ -35,6 +36,7 @@ pub use crypto::Keyring;
 pub use directory::{DirectoryPerson, DirectorySync, DirectoryUnit, SyncReport};
 pub use encryption::{EncryptionStatus, RotationReport};
 pub use error::{StoreError, StoreResult};
+pub use generate::{GenerateOptions, GenerateReport, MIN_PEOPLE, Progress};
 pub use goals::{
     KeyResultPatch, NewKeyResult, NewObjective, ObjectiveFilter, ObjectiveOrder, ObjectivePatch,
 };

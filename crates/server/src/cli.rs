@@ -42,10 +42,32 @@ pub enum Command {
     /// Manages organizations (tenants).
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Generates a realistic organization of N people with goals, check-ins
+    /// and KPIs (deterministic for a given --seed), written in bulk.
+    Seed(SeedArgs),
     /// Encryption at rest: which key seals how many values, and re-sealing
     /// them under the current key (GOALGRAPH_ENCRYPTION_KEYS).
     #[command(subcommand)]
     Encryption(EncryptionCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// People in all, the admin included (at least 10).
+    #[arg(long)]
+    pub people: u32,
+    /// Quarterly periods, ending with the current quarter (the earlier ones closed).
+    #[arg(long, default_value_t = 4)]
+    pub periods: u32,
+    /// The random seed: the same seed gives the same shape and row counts.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The organization's slug [default: seed-<people>-<seed>].
+    #[arg(long)]
+    pub slug: Option<String>,
+    /// Its display name [default: "Org <slug>"].
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,6 +213,28 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
                 })
                 .await?;
             println!("created organization {} ({}) with admin {}", org.name, org.slug, admin.email);
+            Ok(())
+        }
+        Command::Seed(args) => {
+            let store = open_store(&config).await?;
+            let slug = args.slug.unwrap_or_else(|| format!("seed-{}-{}", args.people, args.seed));
+            let mut opts =
+                goalgraph_persistence::GenerateOptions::new(args.people, args.periods, args.seed, &slug);
+            if let Some(name) = args.name {
+                opts.name = name;
+            }
+            let started = std::time::Instant::now();
+            let report = seed::generate_with_progress(&store, &opts).await?;
+            println!(
+                "generated organization {} ({}) in {:.1} s; admin {}",
+                report.organization.name,
+                report.organization.slug,
+                started.elapsed().as_secs_f64(),
+                report.admin.email
+            );
+            for (table, rows) in &report.counts {
+                println!("{table:<18} {rows}");
+            }
             Ok(())
         }
         Command::Encryption(command) => {

@@ -13,6 +13,7 @@ mod common;
 mod concurrency;
 mod directory;
 mod encryption;
+mod generate;
 mod goals;
 mod goals_fixture;
 mod goals_visibility;
@@ -50,6 +51,7 @@ use directory::{
     only_the_directory_scope_syncs_and_only_admins_grant_roles, twenty_thousand_people_sync_in_one_call,
 };
 use encryption::rotation_reseals_rows_and_status_counts_every_key;
+use generate::generated_counts_are_pinned_and_the_data_keeps_the_rules;
 use goals::{
     key_result_without_check_in_follows_its_start, key_results_follow_their_rules,
     objectives_follow_their_rules, stale_goal_versions_conflict,
@@ -84,6 +86,7 @@ use tree::{company_cannot_be_deleted, unit_tree_rules};
 use versions::stale_versions_conflict;
 
 goalgraph_testkit::db_tests!(
+    generated_counts_are_pinned_and_the_data_keeps_the_rules,
     rotation_reseals_rows_and_status_counts_every_key,
     linked_key_results_follow_their_kpi,
     objectives_are_drafted_from_kpis,

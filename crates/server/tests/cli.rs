@@ -301,8 +301,12 @@ async fn encryption_status_and_rotate_seal_what_was_written_in_plain_text() {
     const NOTE: &str = "cli check-in note 5e1d";
     let dir = tempfile::tempdir().unwrap();
     let (server, base, token) = serve_demo(dir.path()).await;
-    let (_, body) =
-        post(&base, &token, "{ objectives(first: 50) { edges { node { keyResults { id } } } } }").await;
+    let (_, body) = post(
+        &base,
+        &token,
+        "{ objectives(first: 50, filter: { status: ACTIVE }) { edges { node { keyResults { id } } } } }",
+    )
+    .await;
     let kr = body["data"]["objectives"]["edges"]
         .as_array()
         .unwrap()
@@ -335,13 +339,24 @@ async fn encryption_status_and_rotate_seal_what_was_written_in_plain_text() {
     };
     let before = with_key(&["encryption", "status"]);
     assert!(before.starts_with("current key: k1"), "{before}");
-    assert_eq!(count(&before, "check_ins.note", "plain"), 1, "{before}");
+    // The demo's notes and descriptions and the one written above, all plain.
+    let notes = count(&before, "check_ins.note", "plain");
+    let descriptions = count(&before, "objectives.description", "plain");
+    assert!(notes >= 1 && descriptions >= 1, "{before}");
     assert_eq!(count(&before, "check_ins.note", "k1"), 0, "{before}");
 
     let rotated = with_key(&["encryption", "rotate"]);
-    assert!(rotated.contains("re-sealed 1 values of check_ins.note under key k1"), "{rotated}");
-    assert_eq!(count(&rotated, "check_ins.note", "k1"), 1, "{rotated}");
-    assert_eq!(count(&rotated, "check_ins.note", "plain"), 0, "{rotated}");
+    for (place, n) in [("check_ins.note", notes), ("objectives.description", descriptions)] {
+        assert!(rotated.contains(&format!("re-sealed {n} values of {place} under key k1")), "{rotated}");
+        assert_eq!(count(&rotated, place, "k1"), n, "{rotated}");
+        assert_eq!(count(&rotated, place, "plain"), 0, "{rotated}");
+    }
+    // Audit rows keep what they were written with.
+    assert_eq!(
+        count(&rotated, "audit_events", "plain"),
+        count(&before, "audit_events", "plain"),
+        "{rotated}"
+    );
     // Without the key the same status warns that sealed values cannot be read.
     let keyless = stdout(&run(dir.path(), &["encryption", "status"]));
     assert!(keyless.contains("warning: values sealed under k1 cannot be read"), "{keyless}");

@@ -544,7 +544,13 @@ pub async fn failed_authentication_and_authorization_are_counted_and_logged_with
                 .on_thread_start(move || std::mem::forget(tracing::dispatcher::set_default(&on_start)))
                 .build()
                 .unwrap();
-            tracing::dispatcher::with_default(&dispatch, || runtime.block_on(auth_failures(db)))
+            tracing::dispatcher::with_default(&dispatch, || {
+                // Callsites other tests hit first were cached as disabled
+                // while only the global (no-op) dispatcher counted; with a
+                // scoped one set they are asked again.
+                tracing::callsite::rebuild_interest_cache();
+                runtime.block_on(auth_failures(db))
+            })
         }
     })
     .await

@@ -701,7 +701,27 @@ impl Store {
                 ),
         );
         tx.commit().await?;
+        self.analyze(&counts.iter().map(|(t, _)| *t).collect::<Vec<_>>()).await?;
         Ok(GenerateReport { organization, admin, counts })
+    }
+}
+
+impl Store {
+    /// Refreshes the planner's statistics of `tables` after a bulk load (a
+    /// planner that has never seen the tables picks scans over indexes;
+    /// autovacuum would catch up only later). SQLite samples each index.
+    async fn analyze(&self, tables: &[&str]) -> StoreResult<()> {
+        use sea_orm::ConnectionTrait;
+        match self.backend() {
+            crate::store::Backend::Postgres => {
+                self.connection().execute_unprepared(&format!("ANALYZE {}", tables.join(", "))).await?;
+            }
+            crate::store::Backend::Sqlite => {
+                self.connection().execute_unprepared("PRAGMA analysis_limit = 1000").await?;
+                self.connection().execute_unprepared("ANALYZE").await?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -166,7 +166,7 @@ async fn run_on(
     let http = reqwest::Client::new();
     let target = Arc::new(Target::discover(http.clone(), server.ready.clone(), &store).await?);
     eprintln!(
-        "found {} teams, {} departments ({} unit levels below the deepest), {} open key results of the active period",
+        "found {} teams, {} departments (the deepest with {} levels of units below it), {} open key results of the active period",
         target.teams.len(),
         target.departments.len(),
         target.department_levels,

@@ -97,7 +97,8 @@ pub struct Usage {
     pub statements: f64,
 }
 
-/// The server's `/metrics`, by metric name (lines without labels).
+/// The server's `/metrics`: each sample's value by its name as printed
+/// (with its labels, if any).
 #[derive(Debug, Clone)]
 pub struct Metrics(HashMap<String, f64>);
 

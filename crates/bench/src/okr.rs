@@ -595,7 +595,7 @@ pub fn print(database: &str, options: &OkrOptions, rows: &[Row]) {
         load::Phase::Requests(n) => format!("{n} requests"),
     };
     println!(
-        "requests on {database}: data set of {} people (seed {}), warm-up {}, timed {} per row; \
+        "requests on {database}: data set seeded with --people {} --seed {}, warm-up {}, timed {} per row; \
          CPU and SQL are the server process's per request; ratios: p50 / reference p50, req/s / reference req/s",
         options.people,
         options.seed,

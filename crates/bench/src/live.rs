@@ -18,7 +18,7 @@
 //!
 //! Every subscriber must receive every event exactly once, or the run fails.
 
-use crate::serve::{Ready, ServerProcess};
+use crate::serve::{Ready, ServerProcess, Tenant};
 use crate::{Fallible, ws};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -90,12 +90,7 @@ pub struct Figures {
 
 impl Figures {
     fn percentile_ms(&self, p: f64) -> Option<f64> {
-        if self.latencies_us.is_empty() {
-            return None;
-        }
-        // Nearest rank.
-        let rank = ((p * self.latencies_us.len() as f64).ceil() as usize).clamp(1, self.latencies_us.len());
-        self.latencies_us.get(rank - 1).map(|us| *us as f64 / 1000.0)
+        crate::report::percentile(&self.latencies_us, p).map(|us| us as f64 / 1000.0)
     }
 
     pub fn delivered(&self) -> usize {
@@ -139,7 +134,7 @@ pub async fn run(
     }
     let mut figures = Vec::with_capacity(sizes.len());
     for n in sizes {
-        let server = ServerProcess::spawn(database_url, data_dir).await?;
+        let server = ServerProcess::spawn(database_url, data_dir, Tenant::Live).await?;
         let measured = measure(&server, n, options).await;
         server.stop().await;
         figures.push(measured.map_err(|e| format!("live, {n} subscribers: {e}"))?);
@@ -325,8 +320,9 @@ async fn subscriber(
     mut stop: watch::Receiver<bool>,
 ) -> Fallible<Received> {
     let permit = permits.acquire().await.map_err(|e| e.to_string())?;
+    let key_result_id = key_result(ready)?;
     let mut ws = ws::connect(ready.addr, &ready.token).await?;
-    ws::subscribe(&mut ws, "1", SUBSCRIPTION, json!({ "k": ready.key_result_id })).await?;
+    ws::subscribe(&mut ws, "1", SUBSCRIPTION, json!({ "k": key_result_id })).await?;
     drop(permit);
     progress.subscribed.fetch_add(1, Ordering::Relaxed);
     let mut received = Received::new();
@@ -350,9 +346,7 @@ async fn subscriber(
             .and_then(|a| DateTime::parse_from_rfc3339(a).ok())
             .ok_or_else(|| format!("an event without `at`: {message}"))?;
         let value = event["value"].as_f64().ok_or_else(|| format!("an event without `value`: {message}"))?;
-        if event["keyResultId"] != ready.key_result_id.as_str()
-            || event["checkIn"]["value"].as_f64() != Some(value)
-        {
+        if event["keyResultId"] != key_result_id || event["checkIn"]["value"].as_f64() != Some(value) {
             return Err(format!("an event of another key result or check-in: {message}"));
         }
         // Values of the timed events are whole numbers; the warm-ups before
@@ -382,6 +376,11 @@ async fn wait_progress(progress: &Progress, timeout: Duration, done: impl Fn() -
     }
 }
 
+/// The live tenant's key result, which its server names.
+fn key_result(ready: &Ready) -> Fallible<&str> {
+    ready.key_result_id.as_deref().ok_or_else(|| "the server named no key result".to_owned())
+}
+
 fn url(ready: &Ready, path: &str) -> String {
     format!("http://{}{path}", ready.addr)
 }
@@ -392,7 +391,7 @@ async fn check_in(http: &reqwest::Client, ready: &Ready, value: f64, key: &str) 
     let reply: Value = http
         .post(url(ready, "/graphql"))
         .bearer_auth(&ready.token)
-        .json(&json!({ "query": CHECK_IN, "variables": { "k": ready.key_result_id, "v": value, "i": key } }))
+        .json(&json!({ "query": CHECK_IN, "variables": { "k": key_result(ready)?, "v": value, "i": key } }))
         .send()
         .await
         .map_err(|e| format!("checkIn: {e}"))?
@@ -416,26 +415,12 @@ struct Metrics {
 }
 
 async fn scrape(http: &reqwest::Client, ready: &Ready) -> Fallible<Metrics> {
-    let text = http
-        .get(url(ready, "/metrics"))
-        .send()
-        .await
-        .map_err(|e| format!("/metrics: {e}"))?
-        .text()
-        .await
-        .map_err(|e| format!("/metrics: {e}"))?;
-    let get = |name: &str| {
-        text.lines()
-            .find(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(' ')))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .ok_or_else(|| format!("the server's /metrics has no {name}"))
-    };
+    let m = crate::serve::metrics(http, ready).await?;
     Ok(Metrics {
-        statements: get("goalgraph_sql_statements_total")?,
-        live_events: get("goalgraph_live_events_total")?,
-        outbox_reads: get("goalgraph_live_outbox_reads_total")?,
-        live_subscribers: get("goalgraph_live_subscribers")?,
+        statements: m.get("goalgraph_sql_statements_total")?,
+        live_events: m.get("goalgraph_live_events_total")?,
+        outbox_reads: m.get("goalgraph_live_outbox_reads_total")?,
+        live_subscribers: m.get("goalgraph_live_subscribers")?,
     })
 }
 

@@ -9,18 +9,28 @@
 //!   median and spread of the runs and the throughput.
 //! - `live`: 1,000 and 10,000 subscribers (`--subscribers`) of one key
 //!   result's `keyResultProgress`, each its own WebSocket, against a server
-//!   in a separate process (this executable, `serve-live`); delivery
+//!   in a separate process (this executable, `serve`); delivery
 //!   latency p50/p99 from commit to client, SQL statements per event (with
 //!   0 subscribers too) and resident memory per idle connection, beside the
 //!   goals.
+//! - `team` (W1), `department` (W2), `alignment` (W3), `checkin` (W4) and
+//!   `mix` (W5): requests on a data set of `--people` people
+//!   ([`dataset::seed`]) against one server process, each at its
+//!   concurrencies, with p50/p99, throughput, the server's CPU time and
+//!   SQL statements per request, and beside the reads their SQL floor,
+//!   beside the check-ins the raw insert ([`okr`]). W7 is `team` on SQLite.
 //!
 //! `--smoke` runs everything tiny and fails when a workload errs, misses a
 //! delivery or has no throughput, so CI keeps the runner from rotting.
 //! Timings belong here, never in tests.
 
+mod dataset;
 mod db;
+mod floor;
 mod ingest;
 mod live;
+mod load;
+mod okr;
 mod report;
 mod serve;
 mod ws;
@@ -67,13 +77,33 @@ struct Args {
     /// Also print the live workload's median latency of each event.
     #[arg(long)]
     per_event: bool,
+    /// People of the request workloads' data set.
+    #[arg(long, default_value_t = 10_000)]
+    people: u32,
+    /// Seed of the data set.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Concurrencies of every request workload (default: team 1,8,32;
+    /// mix 8; the others 1,8).
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Option<Vec<usize>>,
+    /// Seconds of each timed phase of the request workloads.
+    #[arg(long, default_value_t = 10.0)]
+    duration_secs: f64,
+    /// A fixed number of requests per timed phase instead of a duration.
+    #[arg(long)]
+    requests: Option<u64>,
+    /// Seconds of warm-up before each timed phase.
+    #[arg(long, default_value_t = 2.0)]
+    warmup_secs: f64,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The live workload's server process (started by the bench itself).
+    /// The server process of the live and request workloads (started by
+    /// the bench itself).
     #[command(hide = true)]
-    ServeLive(serve::ServeArgs),
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,11 +111,36 @@ enum Workload {
     All,
     Ingest,
     Live,
+    /// W1 (W7 on SQLite).
+    Team,
+    /// W2.
+    Department,
+    /// W3.
+    Alignment,
+    /// W4.
+    Checkin,
+    /// W5.
+    Mix,
 }
 
 impl Workload {
     fn includes(self, other: Workload) -> bool {
         self == Workload::All || self == other
+    }
+
+    /// The request workloads it includes, in the order they run.
+    fn requests(self) -> Vec<okr::Kind> {
+        [
+            (Workload::Team, okr::Kind::Team),
+            (Workload::Department, okr::Kind::Department),
+            (Workload::Alignment, okr::Kind::Alignment),
+            (Workload::Checkin, okr::Kind::CheckIn),
+            (Workload::Mix, okr::Kind::Mix),
+        ]
+        .into_iter()
+        .filter(|(w, _)| self.includes(*w))
+        .map(|(_, k)| k)
+        .collect()
     }
 }
 
@@ -106,6 +161,30 @@ async fn run(args: Args) -> Fallible<()> {
             concurrency: args.connect_concurrency.max(1),
         }
     };
+    let seconds = |s: f64| Duration::from_secs_f64(if s.is_finite() { s.max(0.0) } else { 0.0 });
+    let requests = if args.smoke {
+        okr::OkrOptions {
+            people: 12,
+            seed: args.seed,
+            load: load::LoadOptions { warmup: load::Phase::Requests(3), timed: load::Phase::Requests(24) },
+            concurrency: None,
+            smoke: true,
+        }
+    } else {
+        okr::OkrOptions {
+            people: args.people,
+            seed: args.seed,
+            load: load::LoadOptions {
+                warmup: load::Phase::Duration(seconds(args.warmup_secs)),
+                timed: match args.requests {
+                    Some(n) => load::Phase::Requests(n.max(1)),
+                    None => load::Phase::Duration(seconds(args.duration_secs)),
+                },
+            },
+            concurrency: args.concurrency.clone().filter(|c| !c.is_empty()),
+            smoke: false,
+        }
+    };
     let db = db::bench_db(args.database_url.as_deref()).await?;
     let data_dir = db.dir.path().join("server");
     let database = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
@@ -122,6 +201,12 @@ async fn run(args: Args) -> Fallible<()> {
             let figures = live::run(&db.url, &data_dir, &live).await?;
             live::print(database, &live, &figures, args.per_event);
             failures.extend(figures.iter().filter_map(live::Figures::failure));
+        }
+        let kinds = args.workload.requests();
+        if !kinds.is_empty() {
+            let rows = okr::run(&db.url, &data_dir, &kinds, &requests).await?;
+            okr::print(database, &requests, &rows);
+            failures.extend(rows.iter().filter_map(okr::Row::failure));
         }
         if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
     }
@@ -144,7 +229,7 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match args.command {
-        Some(Command::ServeLive(serve_args)) => runtime.block_on(serve::serve(serve_args)),
+        Some(Command::Serve(serve_args)) => runtime.block_on(serve::serve(serve_args)),
         None => runtime.block_on(run(args)),
     };
     match outcome {

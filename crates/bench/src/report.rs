@@ -1,4 +1,5 @@
-//! A timed workload's runs: median, spread and throughput.
+//! A timed workload's runs: median, spread and throughput; and the
+//! nearest-rank percentile every workload reports its latencies with.
 
 use std::time::Duration;
 
@@ -43,4 +44,14 @@ impl Report {
             None => 0.0,
         }
     }
+}
+
+/// The nearest-rank `p` percentile (0 < p ≤ 1) of ascending `sorted`;
+/// `None` when it is empty.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted.get(rank - 1).copied()
 }

@@ -1,13 +1,18 @@
-//! The server side of the live workload, run in a process of its own (the
-//! bench re-executes itself with the hidden `serve-live` subcommand), so
-//! that the load client's CPU and memory are not the server's and the
-//! server's resident memory can be read from /proc.
+//! The server side of the HTTP and WebSocket workloads, run in a process
+//! of its own (the bench re-executes itself with the hidden `serve`
+//! subcommand), so that the load client's CPU and memory are not the
+//! server's and the server's CPU time and resident memory can be read from
+//! /proc.
 //!
 //! It starts goalgraph on the database the parent created, starts the live
-//! hub, seeds a tenant with one key result, prints one JSON line on stdout
-//! ([`Ready`]) and serves until its stdin closes (the parent is done or
-//! died) or it is killed. `GOALGRAPH_BENCH_SERVER_WRAPPER` runs it under
-//! a profiler.
+//! hub, seeds a tenant (the live workload's tiny one, or the data set of
+//! [`crate::dataset::seed`] with `--dataset-people`), prints one JSON line
+//! on stdout ([`Ready`]) and serves until its stdin closes (the parent is
+//! done or died) or it is killed. `GOALGRAPH_BENCH_SERVER_WRAPPER` runs it
+//! under a profiler.
+//!
+//! The parent reads the server's counters with [`ServerProcess::usage`]:
+//! its CPU time from /proc and its statement counter from `/metrics`.
 
 use crate::Fallible;
 use chrono::{Days, Utc};
@@ -15,12 +20,15 @@ use goalgraph_api::ids::{NodeType, encode_id};
 use goalgraph_domain::model::{PeriodStatus, RoleSet};
 use goalgraph_domain::okr::{Measure, ObjectiveKind, ObjectiveStatus, Owner, Visibility};
 use goalgraph_persistence::{NewKeyResult, NewObjective, NewOrganization, NewPeriod, Store};
+use goalgraph_server::config::RateLimitSettings;
 use goalgraph_server::{Config, RunningServer};
 use serde_json::json;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The environment variable that hands the database URL to the child
@@ -32,8 +40,12 @@ const DATABASE_URL_ENV: &str = "GOALGRAPH_BENCH_SERVE_DATABASE_URL";
 /// (split at whitespace; the server's own pid comes from its line).
 const WRAPPER_ENV: &str = "GOALGRAPH_BENCH_SERVER_WRAPPER";
 
-/// How long the child may take to migrate, generate keys and seed.
+/// How long the child may take to migrate, generate keys and seed the
+/// live workload's tenant.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long it may take to seed a data set (tens of thousands of people).
+const DATASET_READY_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// How long a server may take to exit once its stdin closed (a profiler
 /// under it writes its data then).
@@ -46,15 +58,89 @@ pub struct ServeArgs {
     data_dir: PathBuf,
     #[arg(long, env = DATABASE_URL_ENV, hide_env_values = true)]
     database_url: String,
+    /// Seed the data set of this many people ([`crate::dataset::seed`])
+    /// instead of the live workload's tenant.
+    #[arg(long)]
+    dataset_people: Option<u32>,
+    /// The data set's seed.
+    #[arg(long, default_value_t = 0)]
+    dataset_seed: u64,
+}
+
+/// The tenant a server process seeds before it says it is ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tenant {
+    /// The live workload's: one key result, named in the ready line.
+    Live,
+    /// The data set of the HTTP workloads ([`crate::dataset::seed`]).
+    Dataset { people: u32, seed: u64 },
 }
 
 /// What the child prints once it serves.
 #[derive(Debug, Clone)]
 pub struct Ready {
     pub addr: SocketAddr,
+    /// The tenant admin's bearer token.
     pub token: String,
-    pub key_result_id: String,
+    /// The live tenant's key result; `None` for the data set.
+    pub key_result_id: Option<String>,
     pub pid: u32,
+}
+
+/// The server's counters at one moment: what [`ServerProcess::usage`]
+/// reads before and after a timed phase.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    /// CPU time (user and system) of the server process so far, in ms.
+    pub cpu_ms: f64,
+    /// `goalgraph_sql_statements_total`.
+    pub statements: f64,
+}
+
+/// The server's `/metrics`: each sample's value by its name as printed
+/// (with its labels, if any).
+#[derive(Debug, Clone)]
+pub struct Metrics(HashMap<String, f64>);
+
+impl Metrics {
+    pub fn get(&self, name: &str) -> Fallible<f64> {
+        self.0.get(name).copied().ok_or_else(|| format!("the server's /metrics has no {name}"))
+    }
+}
+
+/// Reads the server's `/metrics`.
+pub async fn metrics(http: &reqwest::Client, ready: &Ready) -> Fallible<Metrics> {
+    let text = http
+        .get(format!("http://{}/metrics", ready.addr))
+        .send()
+        .await
+        .map_err(|e| format!("/metrics: {e}"))?
+        .text()
+        .await
+        .map_err(|e| format!("/metrics: {e}"))?;
+    let values = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .filter_map(|(name, value)| Some((name.to_owned(), value.trim().parse::<f64>().ok()?)))
+        .collect();
+    Ok(Metrics(values))
+}
+
+/// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`, read
+/// once; 100, the Linux default, if getconf cannot say).
+fn clock_ticks() -> f64 {
+    static TICKS: OnceLock<f64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .filter(|t| *t > 0.0)
+            .unwrap_or(100.0)
+    })
 }
 
 /// The child's side: serve until stdin closes.
@@ -64,6 +150,8 @@ pub async fn serve(args: ServeArgs) -> Fallible<()> {
         database_url: Some(secrecy::SecretString::from(args.database_url)),
         bind: "127.0.0.1:0".to_owned(),
         log_level: "warn".to_owned(),
+        // The load client is one actor: a budget would measure the limiter.
+        rate_limit: RateLimitSettings { actor_cost: 0, tenant_cost: 0, ..RateLimitSettings::default() },
         ..Config::default()
     };
     let server = RunningServer::start(config).await.map_err(|e| e.to_string())?;
@@ -71,8 +159,17 @@ pub async fn serve(args: ServeArgs) -> Fallible<()> {
     // Started now, its reader task and first read are in the baseline, not
     // in what the first subscriber seems to cost.
     store.live().await.map_err(|e| e.to_string())?;
-    let slug = format!("live-{}", std::process::id());
-    let (subject, key_result_id) = seed(&store, &slug).await?;
+    let (slug, subject, key_result_id) = match args.dataset_people {
+        Some(people) => {
+            let dataset = crate::dataset::seed(&store, people, args.dataset_seed).await?;
+            (dataset.slug, dataset.admin_subject, None)
+        }
+        None => {
+            let slug = format!("live-{}", std::process::id());
+            let (subject, key_result_id) = seed(&store, &slug).await?;
+            (slug, subject, Some(key_result_id))
+        }
+    };
     let keys = server.local_keys.clone().ok_or("no local keys")?;
     // A WebSocket closes when its token expires: long enough for any run.
     let token = keys
@@ -163,8 +260,9 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts this executable as `serve-live` and waits for its line.
-    pub async fn spawn(database_url: &str, data_dir: &Path) -> Fallible<Self> {
+    /// Starts this executable as `serve`, seeding `tenant`, and waits for
+    /// its line.
+    pub async fn spawn(database_url: &str, data_dir: &Path, tenant: Tenant) -> Fallible<Self> {
         let exe = std::env::current_exe().map_err(|e| format!("the bench's own executable: {e}"))?;
         let wrapper = std::env::var(WRAPPER_ENV).unwrap_or_default();
         let mut words = wrapper.split_whitespace();
@@ -176,10 +274,19 @@ impl ServerProcess {
             }
             None => Command::new(exe),
         };
+        command.arg("serve").arg("--data-dir").arg(data_dir);
+        let ready_timeout = match tenant {
+            Tenant::Live => READY_TIMEOUT,
+            Tenant::Dataset { people, seed } => {
+                command
+                    .arg("--dataset-people")
+                    .arg(people.to_string())
+                    .arg("--dataset-seed")
+                    .arg(seed.to_string());
+                DATASET_READY_TIMEOUT
+            }
+        };
         let mut child = command
-            .arg("serve-live")
-            .arg("--data-dir")
-            .arg(data_dir)
             .env(DATABASE_URL_ENV, database_url)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -196,7 +303,7 @@ impl ServerProcess {
             ready: Ready {
                 addr: SocketAddr::from(([127, 0, 0, 1], 0)),
                 token: String::new(),
-                key_result_id: String::new(),
+                key_result_id: None,
                 pid: 0,
             },
         };
@@ -219,10 +326,10 @@ impl ServerProcess {
                 }
             }
         });
-        let line = match tokio::time::timeout(READY_TIMEOUT, line_rx).await {
+        let line = match tokio::time::timeout(ready_timeout, line_rx).await {
             Ok(Ok(line)) => line,
             Ok(Err(_)) => return Err("the server process exited before it was ready".to_owned()),
-            Err(_) => return Err(format!("the server process was not ready within {READY_TIMEOUT:?}")),
+            Err(_) => return Err(format!("the server process was not ready within {ready_timeout:?}")),
         };
         process.ready = parse_ready(&line)?;
         if wrapper.trim().is_empty() && process.ready.pid != process.child.id() {
@@ -247,6 +354,22 @@ impl ServerProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         // Dropping it kills it.
+    }
+
+    /// The server's CPU time so far and its statement counter.
+    pub async fn usage(&self, http: &reqwest::Client) -> Fallible<Usage> {
+        let statements = metrics(http, &self.ready).await?.get("goalgraph_sql_statements_total")?;
+        let path = format!("/proc/{}/stat", self.ready.pid);
+        let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        // Fields after the command name (which may hold spaces), from
+        // field 3 (state) on: utime and stime are fields 14 and 15.
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+        let (Some(utime), Some(stime)) = (ticks(11), ticks(12)) else {
+            return Err(format!("{path}: no utime and stime in {stat:?}"));
+        };
+        Ok(Usage { cpu_ms: (utime + stime) * 1000.0 / clock_ticks(), statements })
     }
 
     /// The server's resident memory (VmRSS), in KiB.
@@ -274,7 +397,7 @@ fn parse_ready(line: &str) -> Fallible<Ready> {
     Ok(Ready {
         addr: v["addr"].as_str().and_then(|a| a.parse().ok()).ok_or_else(bad)?,
         token: v["token"].as_str().ok_or_else(bad)?.to_owned(),
-        key_result_id: v["keyResultId"].as_str().ok_or_else(bad)?.to_owned(),
+        key_result_id: v["keyResultId"].as_str().map(str::to_owned),
         pid: v["pid"].as_u64().and_then(|p| u32::try_from(p).ok()).ok_or_else(bad)?,
     })
 }

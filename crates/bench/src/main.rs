@@ -111,6 +111,8 @@ enum Workload {
     All,
     Ingest,
     Live,
+    /// W1–W5 on one data set (W7 on SQLite).
+    Requests,
     /// W1 (W7 on SQLite).
     Team,
     /// W2.
@@ -125,7 +127,8 @@ enum Workload {
 
 impl Workload {
     fn includes(self, other: Workload) -> bool {
-        self == Workload::All || self == other
+        let request = !matches!(other, Workload::All | Workload::Ingest | Workload::Live | Workload::Requests);
+        self == Workload::All || self == other || (self == Workload::Requests && request)
     }
 
     /// The request workloads it includes, in the order they run.

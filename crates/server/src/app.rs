@@ -193,12 +193,15 @@ impl Drop for RunningServer {
     }
 }
 
-/// Hourly: prunes idempotency keys older than 30 days and live events
+/// Hourly, from an hour after the start: prunes idempotency keys older than 30 days and live events
 /// older than the retention. Any replica may do it: the deletes are
 /// idempotent.
 fn spawn_housekeeping(store: Store, live_retention_hours: u32) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        // The first run an hour after the start, not at it: a starting
+        // replica's statements are its requests'.
+        let hour = std::time::Duration::from_secs(3600);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
         loop {
             tick.tick().await;
             match store.prune_idempotency_keys(30).await {

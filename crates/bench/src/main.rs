@@ -41,6 +41,11 @@ use std::time::Duration;
 
 type Fallible<T> = Result<T, String>;
 
+/// The allocator the `goalgraph` binary uses, so the server child measures
+/// what production runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "goalgraph-bench", about = "Benchmarks goalgraph over HTTP and WebSocket")]
 struct Args {
@@ -127,7 +132,8 @@ enum Workload {
 
 impl Workload {
     fn includes(self, other: Workload) -> bool {
-        let request = !matches!(other, Workload::All | Workload::Ingest | Workload::Live | Workload::Requests);
+        let request =
+            !matches!(other, Workload::All | Workload::Ingest | Workload::Live | Workload::Requests);
         self == Workload::All || self == other || (self == Workload::Requests && request)
     }
 

@@ -369,14 +369,31 @@ impl Target {
                 children.entry(*p).or_default().push(*id);
             }
         }
-        for (gid, id, kind, _) in &units {
-            match kind.as_str() {
-                "TEAM" => t.teams.push((gid.clone(), *id)),
-                "DEPARTMENT" => {
-                    t.department_levels = t.department_levels.max(height(&children, *id, units.len()));
-                    t.departments.push((gid.clone(), *id));
+        // W2's departments are those two levels below the company (below a
+        // division: about 500 people in the generated organization); a tree
+        // without such units uses every department.
+        let parent_of: HashMap<Uuid, Option<Uuid>> = units.iter().map(|(_, id, _, p)| (*id, *p)).collect();
+        let depth = |mut id: Uuid| {
+            let mut d = 0;
+            while let Some(Some(p)) = parent_of.get(&id) {
+                id = *p;
+                d += 1;
+                if d > units.len() {
+                    break;
                 }
-                _ => {}
+            }
+            d
+        };
+        let departments: Vec<&UnitRow> = units.iter().filter(|u| u.2 == "DEPARTMENT").collect();
+        let second_level: Vec<&UnitRow> = departments.iter().copied().filter(|u| depth(u.1) == 2).collect();
+        let chosen = if second_level.is_empty() { departments } else { second_level };
+        for (gid, id, _, _) in chosen {
+            t.department_levels = t.department_levels.max(height(&children, *id, units.len()));
+            t.departments.push((gid.clone(), *id));
+        }
+        for (gid, id, kind, _) in &units {
+            if kind == "TEAM" {
+                t.teams.push((gid.clone(), *id));
             }
         }
         if t.teams.is_empty() || t.departments.is_empty() {

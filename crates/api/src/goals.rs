@@ -278,22 +278,21 @@ impl GoalQuery {
                 .map(|n| n + 1)
                 .ok_or_else(|| ApiError::bad_input("after", "is not a cursor of this list"))?,
         };
-        let (rows, hidden) = d.store.alignment_tree(&d.ctx.actor, period, root, max_depth).await?;
-        let total = rows.len() as u64;
-        let end = (offset + args.first as usize).min(rows.len());
+        let first = usize::try_from(args.first).unwrap_or(usize::MAX);
+        let (rows, total, hidden) =
+            d.store.alignment_page(&d.ctx.actor, period, root, max_depth, offset, first).await?;
+        let end = offset + rows.len();
         let mut conn = Connection::with_additional_fields(
             offset > 0,
-            end < rows.len(),
-            AlignmentFields { total_count: total, hidden_count: hidden },
+            end < total,
+            AlignmentFields { total_count: total as u64, hidden_count: hidden },
         );
         conn.edges = rows
             .into_iter()
             .enumerate()
-            .skip(offset)
-            .take(end.saturating_sub(offset))
-            .map(|(i, (row, objective))| {
+            .map(|(k, (row, objective))| {
                 Edge::new(
-                    crate::ids::encode_offset_cursor(i),
+                    crate::ids::encode_offset_cursor(offset + k),
                     AlignmentRow {
                         objective: ObjectiveNode(objective),
                         depth: row.depth,

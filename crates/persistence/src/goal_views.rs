@@ -190,6 +190,23 @@ impl Store {
         root: Option<ObjectiveId>,
         max_depth: Option<u32>,
     ) -> StoreResult<(Vec<(FlatRow, Objective)>, u32)> {
+        let (rows, _, hidden) = self.alignment_page(actor, period, root, max_depth, 0, usize::MAX).await?;
+        Ok((rows, hidden))
+    }
+
+    /// `limit` rows of the alignment tree from position `offset`, the
+    /// number of rows in the whole list and of hidden objectives passed
+    /// over. Only the page's objectives are converted: the tree's order
+    /// needs every row of the period, the answer only its page.
+    pub async fn alignment_page(
+        &self,
+        actor: &Actor,
+        period: PeriodId,
+        root: Option<ObjectiveId>,
+        max_depth: Option<u32>,
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<(Vec<(FlatRow, Objective)>, usize, u32)> {
         let org = actor.organization_id;
         self.period(actor, period).await?;
         if let Some(root) = root {
@@ -219,14 +236,18 @@ impl Store {
             });
         }
         let (flat, hidden) = flatten(&nodes, root, max_depth);
-        let mut by_id: HashMap<Uuid, objective::Model> = rows.into_iter().map(|m| (m.id, m)).collect();
-        let mut out = Vec::with_capacity(flat.len());
-        for row in flat {
+        let total = flat.len();
+        let page: Vec<FlatRow> = flat.into_iter().skip(offset).take(limit).collect();
+        let wanted: std::collections::HashSet<Uuid> = page.iter().map(|r| r.id.0).collect();
+        let mut by_id: HashMap<Uuid, objective::Model> =
+            rows.into_iter().filter(|m| wanted.contains(&m.id)).map(|m| (m.id, m)).collect();
+        let mut out = Vec::with_capacity(page.len());
+        for row in page {
             if let Some(m) = by_id.remove(&row.id.0) {
                 out.push((row, self.objective_model(m)?));
             }
         }
-        Ok((out, hidden))
+        Ok((out, total, hidden))
     }
 
     /// The OKR insights of a period, optionally for one unit's subtree.

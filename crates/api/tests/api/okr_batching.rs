@@ -216,4 +216,31 @@ pub async fn okr_statement_count_does_not_grow_with_the_data(db: TestDb) {
         small_tree, large_tree,
         "alignment tree: {small_tree} statements for 17 rows, {large_tree} for 152 (N+1)"
     );
+
+    // Pages of 7 walk the same rows as one page of all, in order.
+    const PAGE: &str = "query($period: ID!, $after: String) {
+        alignmentTree(periodId: $period, first: 7, after: $after) { totalCount
+          pageInfo { hasNextPage hasPreviousPage endCursor } edges { node { depth objective { id } } } } }";
+    let s = large.tenant.session(&store, "Ada Admin").await;
+    let all = s
+        .ok("query($p: ID!) { alignmentTree(periodId: $p, first: 1000) { edges { node { depth objective { id } } } } }", json!({ "p": large.period }))
+        .await;
+    let want: Vec<Value> =
+        all["alignmentTree"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
+    assert_eq!(want.len(), 152);
+    let (mut got, mut after, mut pages) = (Vec::new(), Value::Null, 0);
+    loop {
+        let page =
+            s.ok(PAGE, json!({ "period": large.period, "after": after })).await["alignmentTree"].clone();
+        assert_eq!(page["totalCount"], 152);
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], pages > 0, "{page:#}");
+        got.extend(page["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()));
+        pages += 1;
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(pages, 152_usize.div_ceil(7));
+    assert_eq!(got, want, "paged rows differ from the whole list");
 }

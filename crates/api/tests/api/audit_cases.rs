@@ -160,6 +160,13 @@ impl Trail {
         (payload, event)
     }
 
+    /// `check` of a creation: the object is `payload[key].id`, `before` is
+    /// null and `after` holds `after`; answers the payload.
+    async fn created(&mut self, s: &Session, c: Call, object: (&'static str, &str), after: Value) -> Value {
+        let (object_type, key) = object;
+        self.check(s, c, |p| want(object_type, &p[key]["id"]).after(after)).await.0
+    }
+
     /// `check` of an update: the object is `payload[key].id`, and `before`
     /// and `after` hold the changed values; answers the event.
     async fn updated(
@@ -251,8 +258,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
     let sales = id(&ids.unit("Sales"));
     let max = id(&ids.person("Max Manager"));
     let unit_sel = "unit { id }";
-    let (unit, _) = trail
-        .check(
+    let unit = trail
+        .created(
             &admin,
             call(
                 "createUnit",
@@ -260,10 +267,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 unit_sel,
                 json!({ "kind": "TEAM", "name": "Audit Team", "parentId": engineering }),
             ),
-            |p| {
-                want("Unit", &p["unit"]["id"])
-                    .after(json!({ "name": "Audit Team", "parent_id": uuid(&engineering) }))
-            },
+            ("Unit", "unit"),
+            json!({ "name": "Audit Team", "parent_id": uuid(&engineering) }),
         )
         .await;
     let unit = unit["unit"]["id"].clone();
@@ -313,8 +318,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
             json!({ "managerIds": [uuid(&max)] }),
         )
         .await;
-    let (audrey, _) = trail
-        .check(
+    let audrey = trail
+        .created(
             &admin,
             call(
                 "createPerson",
@@ -322,10 +327,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 "person { id }",
                 json!({ "name": "Audrey Audit", "email": "audrey@alpha.example", "unitId": unit }),
             ),
-            |p| {
-                want("Person", &p["person"]["id"])
-                    .after(json!({ "name": "Audrey Audit", "email": "audrey@alpha.example", "unit_id": uuid(&unit) }))
-            },
+            ("Person", "person"),
+            json!({ "name": "Audrey Audit", "email": "audrey@alpha.example", "unit_id": uuid(&unit) }),
         )
         .await;
     let audrey = audrey["person"]["id"].clone();
@@ -343,8 +346,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
             json!({ "name": "Audrey Audited" }),
         )
         .await;
-    let (temp, _) = trail
-        .check(
+    let temp = trail
+        .created(
             &admin,
             call(
                 "createUnit",
@@ -352,7 +355,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 unit_sel,
                 json!({ "kind": "TEAM", "name": "Audit Temp", "parentId": sales }),
             ),
-            |p| want("Unit", &p["unit"]["id"]).after(json!({ "name": "Audit Temp" })),
+            ("Unit", "unit"),
+            json!({ "name": "Audit Temp" }),
         )
         .await;
     let temp = temp["unit"]["id"].clone();
@@ -367,8 +371,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
     let today = Utc::now().date_naive();
     let (start, end) = ((today - Duration::days(30)).to_string(), (today + Duration::days(30)).to_string());
     let period_sel = "period { id }";
-    let (period, _) = trail
-        .check(
+    let period = trail
+        .created(
             &admin,
             call(
                 "createPeriod",
@@ -376,7 +380,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 period_sel,
                 json!({ "name": "Audit P", "startDate": start, "endDate": end }),
             ),
-            |p| want("Period", &p["period"]["id"]).after(json!({ "name": "Audit P", "status": "PLANNING" })),
+            ("Period", "period"),
+            json!({ "name": "Audit P", "status": "PLANNING" }),
         )
         .await;
     let period = period["period"]["id"].clone();
@@ -420,8 +425,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
     // OKRs.
     let me = id(&ids.person("Ada Admin"));
     let goal_sel = "objective { id }";
-    let (parent, _) = trail
-        .check(
+    let parent = trail
+        .created(
             &admin,
             call(
                 "createObjective",
@@ -429,12 +434,13 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 goal_sel,
                 json!({ "periodId": period, "ownerUnitId": engineering, "title": "Audit parent" }),
             ),
-            |p| want("Objective", &p["objective"]["id"]).after(json!({ "title": "Audit parent" })),
+            ("Objective", "objective"),
+            json!({ "title": "Audit parent" }),
         )
         .await;
     let parent = parent["objective"]["id"].clone();
-    let (goal, _) = trail
-        .check(
+    let goal = trail
+        .created(
             &admin,
             call(
                 "createObjective",
@@ -443,11 +449,10 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 json!({ "periodId": period, "ownerUnitId": engineering, "title": "Audit goal",
                         "description": "Why we audit", "status": "DRAFT" }),
             ),
-            |p| {
-                want("Objective", &p["objective"]["id"]).after(json!({
+            ("Objective", "objective"),
+            json!({
                     "title": "Audit goal", "description": "Why we audit", "status": "DRAFT",
-                    "owner_unit_id": uuid(&engineering), "period_id": uuid(&period) }))
-            },
+                    "owner_unit_id": uuid(&engineering), "period_id": uuid(&period) }),
         )
         .await;
     let goal = goal["objective"]["id"].clone();
@@ -498,12 +503,9 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         json!({ "objectiveId": goal, "ownerId": owner, "title": title, "measure": "INCREASE",
                 "start": 0.0, "target": 10.0 })
     };
-    let (kr, _) = trail
-        .check(&admin, call("createKeyResult", "CreateKeyResultInput", kr_sel, new_kr("Audit KR", &me)), |p| {
-            want("KeyResult", &p["keyResult"]["id"]).after(json!({
-                "title": "Audit KR", "target_value": 10, "objective_id": uuid(&goal), "owner_id": uuid(&me) }))
-        })
-        .await;
+    let kr_row = json!({ "title": "Audit KR", "target_value": 10, "objective_id": uuid(&goal), "owner_id": uuid(&me) });
+    let create_kr = call("createKeyResult", "CreateKeyResultInput", kr_sel, new_kr("Audit KR", &me));
+    let kr = trail.created(&admin, create_kr, ("KeyResult", "keyResult"), kr_row).await;
     let kr = kr["keyResult"]["id"].clone();
     trail
         .updated(
@@ -535,8 +537,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
 
     // KPIs.
     let kpi_sel = "kpi { id }";
-    let (kpi, _) = trail
-        .check(
+    let kpi = trail
+        .created(
             &admin,
             call(
                 "createKpi",
@@ -549,10 +551,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                     json!({ "externalId": "audit-kpi" }),
                 ),
             ),
-            |p| {
-                want("Kpi", &p["kpi"]["id"])
-                    .after(json!({ "name": "Audit uptime", "external_id": "audit-kpi", "healthy_lower": 90 }))
-            },
+            ("Kpi", "kpi"),
+            json!({ "name": "Audit uptime", "external_id": "audit-kpi", "healthy_lower": 90 }),
         )
         .await;
     let kpi = kpi["kpi"]["id"].clone();
@@ -617,14 +617,12 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         .await;
 
     // KPI ↔ OKR bridges.
-    let (linked, _) = trail
-        .check(
+    let linked = trail
+        .created(
             &admin,
             call("createKeyResult", "CreateKeyResultInput", kr_sel, new_kr("Audit linked", &audrey)),
-            |p| {
-                want("KeyResult", &p["keyResult"]["id"])
-                    .after(json!({ "title": "Audit linked", "owner_id": uuid(&audrey) }))
-            },
+            ("KeyResult", "keyResult"),
+            json!({ "title": "Audit linked", "owner_id": uuid(&audrey) }),
         )
         .await;
     let linked = linked["keyResult"]["id"].clone();
@@ -658,8 +656,10 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
             },
         )
         .await;
+    let promoted = json!({ "measurementsFromCheckIns": 1, "promoted_from_key_result_id": uuid(&kr),
+                           "cadence": "WEEKLY", "healthy_lower": 15 });
     trail
-        .check(
+        .created(
             &admin,
             call(
                 "promoteKeyResultToKpi",
@@ -667,11 +667,8 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
                 kpi_sel,
                 json!({ "keyResultId": kr, "cadence": "WEEKLY", "healthyLower": 15.0 }),
             ),
-            |p| {
-                want("Kpi", &p["kpi"]["id"]).after(json!({
-                    "measurementsFromCheckIns": 1, "promoted_from_key_result_id": uuid(&kr), "cadence": "WEEKLY",
-                    "healthy_lower": 15 }))
-            },
+            ("Kpi", "kpi"),
+            promoted,
         )
         .await;
 

@@ -169,28 +169,16 @@ where
     Ok(sample)
 }
 
-/// SplitMix64: deterministic choices from a seed or a request index.
-#[derive(Debug, Clone)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform enough in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next_u64() % n }
-    }
+/// A number in `0..n` drawn from `seed` (0 when `n` is 0): the same for the
+/// same seed.
+pub fn draw(seed: u64, n: u64) -> u64 {
+    use rand::{Rng, SeedableRng};
+    if n == 0 { 0 } else { rand::rngs::StdRng::seed_from_u64(seed).gen_range(0..n) }
 }
 
 /// The item request `index` picks from `items`: the same for the same
 /// index, whichever workload asks.
 pub fn pick<T>(items: &[T], index: u64) -> Fallible<&T> {
-    let i = Rng(index).below(items.len() as u64);
+    let i = draw(index, items.len() as u64);
     usize::try_from(i).ok().and_then(|i| items.get(i)).ok_or_else(|| "nothing to choose from".to_owned())
 }

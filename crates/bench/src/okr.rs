@@ -21,7 +21,7 @@
 //! floor and the GraphQL answer hold the same rows.
 
 use crate::floor::{Counts, Floor, RawInsert, Tree, counts};
-use crate::load::{self, LoadOptions, Rng, Sample, ServerCost, TIMED_BASE};
+use crate::load::{self, LoadOptions, Sample, ServerCost, TIMED_BASE};
 use crate::serve::{Ready, ServerProcess, Tenant};
 use crate::{Fallible, load::pick};
 use goalgraph_api::ids::{NodeType, decode_any, encode_id};
@@ -506,7 +506,7 @@ impl Target {
     /// The key result and value request `index` checks in.
     fn check_in_choice(&self, index: u64) -> Fallible<(&str, f64)> {
         let key_result = pick(&self.key_results, index)?;
-        Ok((key_result.as_str(), Rng(index).below(1000) as f64 / 10.0))
+        Ok((key_result.as_str(), load::draw(index, 1000) as f64 / 10.0))
     }
 
     /// W4: a check-in with a key of its own.
@@ -524,7 +524,7 @@ impl Target {
     /// W5: one request in ten a check-in, the others W1.
     async fn mix(&self, index: u64) -> Fallible<()> {
         // Salted: the choice of team must not decide reads from writes.
-        if Rng(index ^ 0x6D69_7800).below(10) == 0 {
+        if load::draw(index ^ 0x6D69_7800, 10) == 0 {
             self.check_in(index).await
         } else {
             self.team(index).await.map(drop)

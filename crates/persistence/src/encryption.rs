@@ -20,8 +20,8 @@ use goalgraph_domain::OrganizationId;
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{Condition, ConnectionTrait, QueryOrder, QuerySelect};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 /// Rows read and re-sealed per transaction.
 const BATCH: u64 = 500;
@@ -144,14 +144,12 @@ impl Store {
             after = Some((last.0, last.1));
             for text in rows.into_iter().flat_map(|(_, _, b, a)| [b, a]).flatten() {
                 let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
-                let keys = Mutex::new(Vec::new());
+                let keys = RefCell::new(Vec::new());
                 map_sealed_fields(value, &|_, s| {
-                    if let Ok(mut k) = keys.lock() {
-                        k.push(sealed_key_id(&s).map(str::to_owned));
-                    }
+                    keys.borrow_mut().push(sealed_key_id(&s).map(str::to_owned));
                     Ok(s)
                 })?;
-                for key in keys.into_inner().unwrap_or_default() {
+                for key in keys.into_inner() {
                     status.add("audit_events", key.as_deref());
                 }
             }

@@ -64,6 +64,17 @@ pub async fn generated_counts_are_pinned_and_the_data_keeps_the_rules(db: TestDb
     for (table, n) in &report.counts {
         assert_eq!(count(&store, table, org).await, *n, "{table}: printed and stored counts differ");
     }
+    // The planner has statistics of the loaded tables right away.
+    let stats = match store.backend() {
+        goalgraph_persistence::Backend::Postgres => {
+            "SELECT COUNT(*) AS n FROM pg_stats WHERE tablename = 'key_results' AND $1 IS NOT NULL"
+        }
+        goalgraph_persistence::Backend::Sqlite => {
+            "SELECT COUNT(*) AS n FROM sqlite_stat1 WHERE tbl = 'key_results' AND $1 IS NOT NULL"
+        }
+    };
+    let n: i64 = rows(&store, stats, org).await[0].try_get("", "n").unwrap();
+    assert!(n > 0, "no planner statistics of key_results after the load");
     // The same seed again (another slug): the same counts; another seed: not.
     let again = generate(&store, &options(7, "gen-b")).await;
     assert_eq!(again.counts, report.counts);

@@ -3,8 +3,8 @@
 //! the current key (`goalgraph encryption rotate`), so that an old key can
 //! leave the ring.
 //!
-//! Rows are re-sealed in batches, one transaction each, and a row is only
-//! overwritten while it still holds the value read (a note or description
+//! Rows are re-sealed in batches, one transaction and one UPDATE per tenant
+//! each, and a row is only overwritten while it still holds the value read (a note or description
 //! changed meanwhile is left as its writer sealed it, under the current
 //! key). Audit rows are append-only and hashed into the chain, so they are
 //! never rewritten: `status` counts them per key, and a key some audit rows
@@ -18,7 +18,7 @@ use crate::store::Store;
 use goalgraph_domain::DomainError;
 use goalgraph_domain::OrganizationId;
 use sea_orm::prelude::*;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{Condition, ConnectionTrait, QueryOrder, QuerySelect};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -215,21 +215,29 @@ impl Store {
             if stale.is_empty() {
                 continue;
             }
-            let tx = self.write().await?;
+            // Per tenant of the batch, one UPDATE: each row gets its new
+            // value, and only while it still holds the one read.
+            let mut by_tenant: BTreeMap<Uuid, Vec<(Uuid, String, String)>> = BTreeMap::new();
             for (org, id, old) in stale {
-                let plain = ring.open(col.field, &old)?;
-                let sealed = ring.seal(col.field, &plain)?;
+                let sealed = ring.seal(col.field, &ring.open(col.field, &old)?)?;
+                by_tenant.entry(org).or_default().push((id, old, sealed));
+            }
+            let tx = self.write().await?;
+            for (org, rows) in by_tenant {
+                let (mut new_value, mut old_value) = (CaseStatement::new(), CaseStatement::new());
+                for (id, old, sealed) in &rows {
+                    new_value = new_value.case(col.id.eq(*id), Expr::value(sealed.clone()));
+                    old_value = old_value.case(col.id.eq(*id), Expr::value(old.clone()));
+                }
                 let done = E::update_many()
-                    .col_expr(col.text, Expr::value(sealed))
+                    .col_expr(col.text, new_value.into())
                     .filter(col.org.eq(org))
-                    .filter(col.id.eq(id))
-                    .filter(col.text.eq(old))
+                    .filter(col.id.is_in(rows.iter().map(|(id, _, _)| *id)))
+                    .filter(ExprTrait::eq(col.text.into_expr(), Into::<Expr>::into(old_value)))
                     .exec(tx.conn())
                     .await?;
-                if done.rows_affected == 1 {
-                    *report.resealed.entry(col.place).or_default() += 1;
-                    *per_tenant.entry(org).or_default() += 1;
-                }
+                *report.resealed.entry(col.place).or_default() += done.rows_affected;
+                *per_tenant.entry(org).or_default() += done.rows_affected;
             }
             tx.commit().await?;
         }

@@ -37,7 +37,7 @@ use crate::org::NewOrganization;
 use crate::store::{Store, WriteTx};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use goalgraph_domain::DomainError;
-use goalgraph_domain::formulas::{RollupInput, key_result_progress, weighted_average};
+use goalgraph_domain::formulas::{PeriodWindow, RollupInput, key_result_progress, weighted_average};
 use goalgraph_domain::kpi::{Cadence, Direction, KpiCategory};
 use goalgraph_domain::model::{Organization, PeriodStatus, Person, Role, RoleSet, UnitKind};
 use goalgraph_domain::okr::{Measure, ObjectiveKind, ObjectiveStatus, ProgressDriver, Visibility};
@@ -168,6 +168,8 @@ struct PeriodPlan {
     name: String,
     start: NaiveDate,
     end: NaiveDate,
+    /// Its instants in the organization's time zone.
+    window: PeriodWindow,
     closed: bool,
 }
 
@@ -243,10 +245,6 @@ fn quarter(day: NaiveDate, back: u32) -> (NaiveDate, NaiveDate, String) {
     };
     let end = next.and_then(|n| n.pred_opt()).unwrap_or(day);
     (start, end, format!("{year} Q{}", q + 1))
-}
-
-fn midnight(day: NaiveDate) -> DateTime<Utc> {
-    day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
 
 /// The directory: units (the company first) and people (the admin first).
@@ -399,13 +397,13 @@ fn plan_directory(
 fn simulate(kr: &KeyResultPlan, p: &PeriodPlan, now: DateTime<Utc>) -> Vec<SimCheckIn> {
     let mut rng = StdRng::seed_from_u64(kr.seed);
     let outcome: f64 = rng.gen_range(0.2..1.1);
-    let start = midnight(p.start) + Duration::hours(9);
+    let start = p.window.start + Duration::hours(9);
     let weeks = ((p.end - p.start).num_days() / 7).max(1);
     let mut out = Vec::new();
     let milestone_week = (outcome * weeks as f64).ceil() as i64;
     for w in 1..=weeks {
         let at = start + Duration::days(7 * w) + Duration::minutes(rng.gen_range(0..480));
-        if at >= now || at >= midnight(p.end) + Duration::days(1) {
+        if at >= now || at >= p.window.end {
             break;
         }
         if !rng.gen_bool(0.5) {
@@ -454,11 +452,13 @@ impl Store {
         let (units, people) = plan_directory(&mut rng, opts, admin.id.0, company.id.0);
         let now = opts.now;
         let today = now.date_naive();
+        let tz = organization.settings.time_zone.tz();
         let periods: Vec<PeriodPlan> = (0..opts.periods)
             .rev()
             .map(|back| {
                 let (start, end, name) = quarter(today, back);
-                PeriodPlan { id: Uuid::now_v7(), name, start, end, closed: back > 0 }
+                let window = PeriodWindow::new(start, end, tz);
+                PeriodPlan { id: Uuid::now_v7(), name, start, end, window, closed: back > 0 }
             })
             .collect();
         let (objectives, key_results) = plan_goals(&mut rng, &units, &people, &periods, now);

@@ -53,7 +53,7 @@ pub fn key_result_progress(measure: Measure, start: f64, target: f64, current: f
 
 /// The instants a period spans: its first day's midnight to the midnight
 /// after its (inclusive) last day, in the organization's time zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PeriodWindow {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -186,11 +186,16 @@ pub fn worst(healths: impl IntoIterator<Item = Health>) -> Option<Health> {
     healths.into_iter().max()
 }
 
+/// The lowest YELLOW score (below it: RED).
+pub const YELLOW_FROM: f64 = 0.4;
+/// The lowest GREEN score.
+pub const GREEN_FROM: f64 = 0.7;
+
 /// Half-open bands: below 0.4 RED, below 0.7 YELLOW, else GREEN.
 pub fn grade(score: f64) -> Grade {
-    if score < 0.4 {
+    if score < YELLOW_FROM {
         Grade::Red
-    } else if score < 0.7 {
+    } else if score < GREEN_FROM {
         Grade::Yellow
     } else {
         Grade::Green
@@ -200,9 +205,15 @@ pub fn grade(score: f64) -> Grade {
 /// COMMITTED succeeds only at 1.0; ASPIRATIONAL at 0.7 (a stretch goal at
 /// 70 % is a success: the seeds' "100 % fallacy").
 pub fn success(kind: ObjectiveKind, score: f64) -> bool {
+    score >= success_from(kind)
+}
+
+/// The lowest score that counts as a success for `kind` (a hair below the
+/// nominal 1.0 and 0.7, so that sums of weights like 0.1 + 0.2 still reach).
+pub fn success_from(kind: ObjectiveKind) -> f64 {
     match kind {
-        ObjectiveKind::Committed => score >= 1.0 - 1e-9,
-        ObjectiveKind::Aspirational => score >= 0.7 - 1e-9,
+        ObjectiveKind::Committed => 1.0 - 1e-9,
+        ObjectiveKind::Aspirational => 0.7 - 1e-9,
     }
 }
 

@@ -4,7 +4,7 @@
 //! still own.
 
 use crate::formulas::is_stale;
-use crate::okr::{ObjectiveStatus, Owner};
+use crate::okr::{Measure, ObjectiveStatus, Owner};
 use crate::settings::OrganizationSettings;
 use crate::{KeyResultId, KpiId, ObjectiveId, PersonId, UnitId};
 use chrono::{DateTime, Utc};
@@ -202,6 +202,16 @@ pub struct InsightKpi {
     /// A DRAFT or ACTIVE objective has a key result linked to it.
     pub has_open_objective: bool,
     pub visible: bool,
+}
+
+/// The lowest progress at which a key result counts as having reached its target.
+pub const REACHED_FROM: f64 = 1.0 - 1e-9;
+
+/// Whether a key result reached its target and so could become a standing
+/// KPI (PROMOTE_TO_KPI, the review's candidates): full progress, and a
+/// measure that is a metric (a MILESTONE done is not one).
+pub fn reached_target(measure: Measure, progress: f64) -> bool {
+    measure != Measure::Milestone && progress >= REACHED_FROM
 }
 
 /// A key result at review with what PROMOTE_TO_KPI looks at.

@@ -191,6 +191,17 @@ pub fn latest(points: &[Point]) -> Option<Point> {
     })
 }
 
+/// The instant of local midnight starting `day` in `tz`; a midnight skipped
+/// by a DST change falls back to the earliest valid instant after it.
+fn local_midnight(day: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(midnight + Duration::hours(1))).earliest())
+        .map(|x| x.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+}
+
 /// The start of the bucket holding `t`, in the organization's time zone
 /// (weeks start on Monday).
 pub fn bucket_start(t: DateTime<Utc>, bucket: Bucket, tz: chrono_tz::Tz) -> DateTime<Utc> {
@@ -200,11 +211,23 @@ pub fn bucket_start(t: DateTime<Utc>, bucket: Bucket, tz: chrono_tz::Tz) -> Date
         Bucket::Week => local - Duration::days(i64::from(local.weekday().num_days_from_monday())),
         Bucket::Month => NaiveDate::from_ymd_opt(local.year(), local.month(), 1).unwrap_or(local),
     };
-    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .map(|x| x.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+    local_midnight(day, tz)
+}
+
+/// The start of the bucket after the one holding `t` (a local day, week or
+/// month later: not a fixed number of hours across a DST change).
+pub fn next_bucket_start(t: DateTime<Utc>, bucket: Bucket, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    let first = bucket_start(t, bucket, tz).with_timezone(&tz).date_naive();
+    let day = match bucket {
+        Bucket::Day => first + Duration::days(1),
+        Bucket::Week => first + Duration::days(7),
+        Bucket::Month => {
+            let (y, m) =
+                if first.month() == 12 { (first.year() + 1, 1) } else { (first.year(), first.month() + 1) };
+            NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(first + Duration::days(31))
+        }
+    };
+    local_midnight(day, tz)
 }
 
 /// One bucket of a series.
@@ -262,20 +285,8 @@ string_enum!(
 /// whether it improves the KPI (up for HIGHER_IS_BETTER, down for
 /// LOWER_IS_BETTER, towards the middle of the range for WITHIN_RANGE).
 pub fn trend(points: &[Point], direction: Direction, range: &HealthyRange) -> Option<(f64, TrendDirection)> {
-    if points.len() < 2 {
-        return None;
-    }
-    let t0 = points.iter().map(|p| p.observed_at).min()?;
-    let xs: Vec<f64> = points.iter().map(|p| (p.observed_at - t0).num_seconds() as f64 / 86_400.0).collect();
-    let n = xs.len() as f64;
-    let mx = xs.iter().sum::<f64>() / n;
-    let my = points.iter().map(|p| p.value).sum::<f64>() / n;
-    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
-    if sxx == 0.0 {
-        return None;
-    }
-    let sxy: f64 = xs.iter().zip(points).map(|(x, p)| (x - mx) * (p.value - my)).sum();
-    let slope = sxy / sxx;
+    let line = crate::regression::least_squares(points)?;
+    let (slope, my) = (line.slope_per_day, line.mean);
     let flat = slope.abs() < 1e-9 * (1.0 + my.abs());
     let improving = match direction {
         Direction::HigherIsBetter => slope > 0.0,

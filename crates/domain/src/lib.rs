@@ -17,8 +17,10 @@ pub mod live;
 pub mod model;
 pub mod okr;
 pub mod policy;
+pub mod regression;
 pub mod settings;
 mod text_enum;
+pub mod trajectory;
 pub mod values;
 
 pub use error::{DomainError, DomainResult};

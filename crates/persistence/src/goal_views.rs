@@ -443,7 +443,12 @@ impl Store {
                     id: KeyResultId(k.id),
                     objective: objective.id,
                     owner: goalgraph_domain::okr::Owner::Person(goalgraph_domain::PersonId(k.owner_id)),
-                    reached_target: k.progress >= 1.0 - 1e-9 && k.measure != Measure::Milestone.as_str(),
+                    reached_target: goalgraph_domain::insights::reached_target(
+                        k.measure.parse::<Measure>().map_err(|_| {
+                            StoreError::corrupt(format!("measure of key result {}", k.id))
+                        })?,
+                        k.progress,
+                    ),
                     already_promoted: promoted.contains(&k.id),
                     visible: policy::can_read(
                         actor,

@@ -6,10 +6,12 @@ use crate::waves::Waves;
 use async_graphql::dataloader::{DataLoader, Loader};
 use chrono::{DateTime, Utc};
 use goalgraph_domain::formulas::{Numbers, PeriodWindow};
+use goalgraph_domain::kpi::Point;
 use goalgraph_domain::model::{Period, Person, Unit};
 use goalgraph_domain::okr::{CheckIn, KeyResult, Objective, Owner};
 use goalgraph_domain::policy::Actor;
 use goalgraph_domain::settings::OrganizationSettings;
+use goalgraph_domain::trajectory::ObjectiveForecast;
 use goalgraph_domain::{KeyResultId, ObjectiveId};
 use goalgraph_domain::{PeriodId, PersonId, UnitId};
 use goalgraph_persistence::{Page, PageArgs, PeopleFilter, PeopleParent, PersonOrder, SortDirection, Store};
@@ -74,6 +76,9 @@ pub struct Loaders {
     pub linked_key_results: Batched<LinkedKeyResultsLoader>,
     pub kpi_objectives: Batched<KpiObjectivesLoader>,
     pub key_result_kpis: Batched<KeyResultKpiLoader>,
+    pub forecast_points: Batched<ForecastPointsLoader>,
+    pub check_in_history: Batched<CheckInHistoryLoader>,
+    pub objective_forecasts: Batched<ObjectiveForecastLoader>,
 }
 
 impl Loaders {
@@ -111,7 +116,10 @@ impl Loaders {
             unit_kpis: Batched::new(UnitKpisLoader(shared.clone()), waves),
             linked_key_results: Batched::new(LinkedKeyResultsLoader(shared.clone()), waves),
             kpi_objectives: Batched::new(KpiObjectivesLoader(shared.clone()), waves),
-            key_result_kpis: Batched::new(KeyResultKpiLoader(shared), waves),
+            key_result_kpis: Batched::new(KeyResultKpiLoader(shared.clone()), waves),
+            forecast_points: Batched::new(ForecastPointsLoader(shared.clone()), waves),
+            check_in_history: Batched::new(CheckInHistoryLoader(shared.clone()), waves),
+            objective_forecasts: Batched::new(ObjectiveForecastLoader(shared), waves),
         }
     }
 }
@@ -151,6 +159,9 @@ pub struct UnitKpisLoader(Shared);
 pub struct LinkedKeyResultsLoader(Shared);
 pub struct KpiObjectivesLoader(Shared);
 pub struct KeyResultKpiLoader(Shared);
+pub struct ForecastPointsLoader(Shared);
+pub struct CheckInHistoryLoader(Shared);
+pub struct ObjectiveForecastLoader(Shared);
 
 impl Loader<UnitId> for UnitLoader {
     type Value = Unit;
@@ -497,5 +508,58 @@ impl Loader<KeyResultId> for KeyResultKpiLoader {
         keys: &[KeyResultId],
     ) -> Result<HashMap<KeyResultId, goalgraph_domain::kpi::Kpi>, ApiError> {
         Ok(self.0.store.kpis_of_key_results(&self.0.actor, keys).await?)
+    }
+}
+
+/// The check-ins a key result's forecast fits (the newest inside its
+/// period), keyed with the period's window: one statement per window.
+impl Loader<(KeyResultId, PeriodWindow)> for ForecastPointsLoader {
+    type Value = Vec<Point>;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[(KeyResultId, PeriodWindow)],
+    ) -> Result<HashMap<(KeyResultId, PeriodWindow), Vec<Point>>, ApiError> {
+        let points = self.0.store.forecast_points(self.0.actor.organization_id, keys).await?;
+        Ok(keys.iter().map(|(k, w)| ((*k, *w), points.get(k).cloned().unwrap_or_default())).collect())
+    }
+}
+
+/// Every check-in of a key result before its period's end, oldest first
+/// (the history a progress series reads): one statement per period end.
+impl Loader<(KeyResultId, PeriodWindow)> for CheckInHistoryLoader {
+    type Value = Vec<Point>;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[(KeyResultId, PeriodWindow)],
+    ) -> Result<HashMap<(KeyResultId, PeriodWindow), Vec<Point>>, ApiError> {
+        let mut by_end: HashMap<DateTime<Utc>, Vec<KeyResultId>> = HashMap::new();
+        for (k, w) in keys {
+            by_end.entry(w.end).or_default().push(*k);
+        }
+        let mut points = HashMap::new();
+        for (end, krs) in by_end {
+            let found = self
+                .0
+                .store
+                .check_in_points(self.0.actor.organization_id, &krs, None, Some(end), None)
+                .await?;
+            for k in krs {
+                points.insert((k, end), found.get(&k).cloned().unwrap_or_default());
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|(k, w)| ((*k, *w), points.get(&(*k, w.end)).cloned().unwrap_or_default()))
+            .collect())
+    }
+}
+
+impl Loader<ObjectiveId> for ObjectiveForecastLoader {
+    type Value = ObjectiveForecast;
+    type Error = ApiError;
+    async fn load(&self, keys: &[ObjectiveId]) -> Result<HashMap<ObjectiveId, ObjectiveForecast>, ApiError> {
+        Ok(self.0.store.objective_forecasts(self.0.actor.organization_id, keys, &self.0.settings).await?)
     }
 }

@@ -3,7 +3,6 @@
 //! and the progress projected to the period's end from the trend of its
 //! recent check-ins (`forecast`), rolled up to objectives like progress.
 
-use crate::{DomainError, ObjectiveId};
 use crate::formulas::{
     PeriodWindow, RollupInput, effective_driver, key_result_expected, key_result_progress, rollup_inputs,
     success, weighted_average,
@@ -13,6 +12,7 @@ use crate::kpi::{Bucket, Point, bucket_start, next_bucket_start};
 use crate::okr::{Measure, ObjectiveKind, ProgressDriver};
 use crate::regression::least_squares;
 use crate::text_enum::string_enum;
+use crate::{DomainError, ObjectiveId};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// A period's window, from its row.
-fn window(p: &period::Model, settings: &OrganizationSettings) -> PeriodWindow {
+pub(crate) fn window(p: &period::Model, settings: &OrganizationSettings) -> PeriodWindow {
     PeriodWindow::new(p.start_date, p.end_date, settings.time_zone.tz())
 }
 
@@ -39,19 +39,17 @@ impl Store {
         Ok(rows.into_iter().map(|p| (p.id, p)).collect())
     }
 
-    /// The subtrees below `roots` (cancelled objectives left out below the
-    /// roots) with their key results and periods, as the inputs of
-    /// [`goalgraph_domain::formulas::goal_numbers`]. Aggregates are the
-    /// objective's own: hidden inputs count, so no visibility filter here.
-    /// Four statements, whatever the size.
-    pub async fn goal_forest(
+    /// The rows of the subtrees below `roots` (cancelled objectives left
+    /// out below the roots): objectives, their key results and their
+    /// periods, in three statements. No visibility filter: callers compute
+    /// aggregates, which are the objective's own.
+    pub(crate) async fn forest_rows(
         &self,
         org: OrganizationId,
         roots: &[ObjectiveId],
-        settings: &OrganizationSettings,
-    ) -> StoreResult<HashMap<ObjectiveId, TreeGoal>> {
+    ) -> StoreResult<(Vec<objective::Model>, Vec<key_result::Model>, HashMap<Uuid, period::Model>)> {
         if roots.is_empty() {
-            return Ok(HashMap::new());
+            return Ok((vec![], vec![], HashMap::new()));
         }
         let backend = self.db_backend();
         let raw: Vec<Uuid> = roots.iter().map(|r| r.0).collect();
@@ -77,6 +75,22 @@ impl Store {
         let period_ids: Vec<Uuid> =
             rows.iter().map(|o| o.period_id).collect::<HashSet<_>>().into_iter().collect();
         let periods = self.periods_of_rows(&self.db, org, &period_ids).await?;
+        Ok((rows, krs, periods))
+    }
+
+    /// The subtrees below `roots` (cancelled objectives left out below the
+    /// roots) with their key results and periods, as the inputs of
+    /// [`goalgraph_domain::formulas::goal_numbers`]. Aggregates are the
+    /// objective's own: hidden inputs count, so no visibility filter here.
+    /// Three statements, whatever the size.
+    pub async fn goal_forest(
+        &self,
+        org: OrganizationId,
+        roots: &[ObjectiveId],
+        settings: &OrganizationSettings,
+    ) -> StoreResult<HashMap<ObjectiveId, TreeGoal>> {
+        let (rows, krs, periods) = self.forest_rows(org, roots).await?;
+        let ids: Vec<Uuid> = rows.iter().map(|o| o.id).collect();
 
         let mut by_objective: HashMap<Uuid, Vec<TreeKeyResult>> = HashMap::new();
         for k in krs {
@@ -444,9 +458,9 @@ impl Store {
                     objective: objective.id,
                     owner: goalgraph_domain::okr::Owner::Person(goalgraph_domain::PersonId(k.owner_id)),
                     reached_target: goalgraph_domain::insights::reached_target(
-                        k.measure.parse::<Measure>().map_err(|_| {
-                            StoreError::corrupt(format!("measure of key result {}", k.id))
-                        })?,
+                        k.measure
+                            .parse::<Measure>()
+                            .map_err(|_| StoreError::corrupt(format!("measure of key result {}", k.id)))?,
                         k.progress,
                     ),
                     already_promoted: promoted.contains(&k.id),

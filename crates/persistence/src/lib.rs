@@ -28,6 +28,7 @@ mod people;
 mod periods;
 mod sql;
 mod store;
+mod trajectory;
 mod units;
 
 pub use audit::{AuditEntry, AuditFilter, with_request_id};

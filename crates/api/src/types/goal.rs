@@ -1,7 +1,10 @@
 //! Objectives, key results and check-ins as GraphQL types, with the
 //! computed numbers of the product brief.
 
-use super::enums::{Grade, Health, Measure, ObjectiveKind, ObjectiveStatus, ProgressDriver, Visibility};
+use super::enums::{
+    Bucket, Grade, Health, Measure, ObjectiveKind, ObjectiveStatus, ProgressDriver, Visibility,
+};
+use super::trajectory::{Forecast, ObjectiveForecast, ProgressPoint};
 use super::{PeriodNode, PersonNode, UnitNode};
 use crate::connection::{self, Conn};
 use crate::context::data;
@@ -9,10 +12,12 @@ use crate::error::ApiResult;
 use crate::ids::{NodeType, encode_id};
 use async_graphql::{Context, Enum, ID, Object, SimpleObject, Union};
 use chrono::{DateTime, Utc};
+use goalgraph_domain::formulas::PeriodWindow;
 use goalgraph_domain::formulas::{
     self, Numbers, TreeKeyResult, effective_driver, grade, key_result_numbers, success,
 };
 use goalgraph_domain::okr::{CheckIn, KeyResult, Measure as DomainMeasure, Objective, Owner};
+use goalgraph_domain::trajectory::{key_result_forecast, progress_series};
 use goalgraph_persistence::Page;
 
 /// Who owns an objective: a unit or a person.
@@ -184,6 +189,13 @@ impl ObjectiveNode {
             hidden_inputs: hidden,
         })
     }
+    /// The progress projected to the period's end from its inputs' trends
+    /// (see ObjectiveForecast). Null when no input has a trend: no key
+    /// result in its subtree has two check-ins at different instants inside
+    /// its period.
+    async fn forecast(&self, ctx: &Context<'_>) -> ApiResult<Option<ObjectiveForecast>> {
+        Ok(data(ctx)?.loaders.objective_forecasts.load_one(self.0.id).await?.map(Into::into))
+    }
     /// Counts edits of the objective's own fields (rollups never bump it).
     async fn version(&self) -> i32 {
         self.0.version
@@ -227,12 +239,18 @@ pub struct ProgressExplanation {
 pub struct KeyResultNode(pub KeyResult);
 
 impl KeyResultNode {
-    async fn numbers(&self, ctx: &Context<'_>) -> ApiResult<Option<Numbers>> {
+    /// Its period's window (through its objective).
+    async fn window(&self, ctx: &Context<'_>) -> ApiResult<Option<PeriodWindow>> {
         let d = data(ctx)?;
         let Some(objective) = d.loaders.objectives.load_one(self.0.objective_id).await? else {
             return Ok(None);
         };
-        let Some(window) = d.loaders.windows.load_one(objective.period_id).await? else { return Ok(None) };
+        d.loaders.windows.load_one(objective.period_id).await
+    }
+
+    async fn numbers(&self, ctx: &Context<'_>) -> ApiResult<Option<Numbers>> {
+        let d = data(ctx)?;
+        let Some(window) = self.window(ctx).await? else { return Ok(None) };
         let kr = TreeKeyResult {
             measure: self.0.measure,
             progress: self.0.progress,
@@ -377,6 +395,47 @@ impl KeyResultNode {
     /// KPI's measurements within the period.
     async fn kpi(&self, ctx: &Context<'_>) -> ApiResult<Option<super::KpiNode>> {
         Ok(data(ctx)?.loaders.key_result_kpis.load_one(self.0.id).await?.map(super::KpiNode))
+    }
+    /// The value and progress projected to the period's end by a
+    /// least-squares line through the newest check-ins (at most 8) inside
+    /// the period. Null with fewer than 2 such check-ins (or all at one
+    /// instant): no trend, no forecast. A key result that follows a KPI has
+    /// no check-ins, so no forecast.
+    async fn forecast(&self, ctx: &Context<'_>) -> ApiResult<Option<Forecast>> {
+        let d = data(ctx)?;
+        let Some(window) = self.window(ctx).await? else { return Ok(None) };
+        let points = d.loaders.forecast_points.load_one((self.0.id, window)).await?.unwrap_or_default();
+        let k = &self.0;
+        Ok(key_result_forecast(k.measure, k.start, k.target, k.current, &points, &window).map(Into::into))
+    }
+    /// Expected and actual progress per bucket, from the bucket holding the
+    /// period's start to the one holding now (or the period's last day once
+    /// it has ended), in the organization's time zone; empty before the
+    /// period starts. Actual progress reads the latest check-in at or before
+    /// each bucket's end (now for the current bucket), the start value
+    /// before the first.
+    async fn progress_series(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Bucket::Week")] bucket: Bucket,
+    ) -> ApiResult<Vec<ProgressPoint>> {
+        let d = data(ctx)?;
+        let Some(window) = self.window(ctx).await? else { return Ok(vec![]) };
+        let history = d.loaders.check_in_history.load_one((self.0.id, window)).await?.unwrap_or_default();
+        let k = &self.0;
+        Ok(progress_series(
+            k.measure,
+            k.start,
+            k.target,
+            &history,
+            &window,
+            bucket.into(),
+            d.ctx.settings.time_zone.tz(),
+            d.now,
+        )
+        .into_iter()
+        .map(Into::into)
+        .collect())
     }
     /// Counts edits of the key result's own fields (check-ins never bump it).
     async fn version(&self) -> i32 {

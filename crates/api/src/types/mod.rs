@@ -8,6 +8,7 @@ pub mod organization;
 pub mod period;
 pub mod person;
 pub mod scalars;
+pub mod trajectory;
 pub mod unit;
 
 pub use goal::{CheckInNode, KeyResultNode, ObjectiveNode};

@@ -32,6 +32,7 @@ mod okr_visibility;
 mod sdl;
 mod support;
 mod tenancy;
+mod trajectory;
 mod viewer;
 
 use access::{
@@ -89,6 +90,10 @@ use tenancy::{
     lists_hold_only_the_tenants_own_rows, mutations_with_other_tenants_ids_write_nothing,
     nested_fields_stay_in_the_tenant,
 };
+use trajectory::{
+    forecasts_and_series_of_a_list_are_batched, forecasts_project_the_check_in_trend_to_the_period_end,
+    progress_series_buckets_follow_the_time_zone,
+};
 use viewer::viewer_and_organization_for_each_role;
 
 goalgraph_testkit::db_tests!(
@@ -143,4 +148,7 @@ goalgraph_testkit::db_tests!(
     verify_audit_trail_finds_edited_reordered_and_deleted_rows,
     notes_and_descriptions_are_encrypted_at_rest,
     every_mutation_has_an_audit_case,
+    forecasts_project_the_check_in_trend_to_the_period_end,
+    progress_series_buckets_follow_the_time_zone,
+    forecasts_and_series_of_a_list_are_batched,
 );

@@ -21,6 +21,7 @@ pub struct Query(
     crate::kpis::KpiQuery,
     crate::integrations::IntegrationQuery,
     crate::audit::AuditQuery,
+    crate::review::ReviewQuery,
 );
 
 #[derive(Default)]

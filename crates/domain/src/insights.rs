@@ -106,6 +106,24 @@ pub fn orphaned_owner_insights(items: &[(PersonId, Orphan, bool)]) -> Vec<Insigh
     by_owner.into_iter().map(|(_, i)| i).filter(|i| i.count > i.hidden).collect()
 }
 
+/// More active objectives for one owner in a period than the setting
+/// allows ("3 to 5").
+pub fn too_many_objectives(active: u64, settings: &OrganizationSettings) -> bool {
+    active > u64::from(settings.max_objectives_per_owner)
+}
+
+/// At review: a KPI out of its healthy range through the whole period (its
+/// run outside, as it stood at the period's end or now if earlier, began
+/// at or before the period's start) that no DRAFT or ACTIVE objective of
+/// the period works on.
+pub fn breached_through_period(
+    breached_since: Option<DateTime<Utc>>,
+    has_open_objective: bool,
+    period_start: DateTime<Utc>,
+) -> bool {
+    !has_open_objective && breached_since.is_some_and(|since| since <= period_start)
+}
+
 pub fn okr_insights(
     goals: &[InsightGoal],
     company: UnitId,
@@ -123,7 +141,7 @@ pub fn okr_insights(
     owners.sort_by_key(|(_, gs)| gs.first().map(|g| g.id));
     for (owner, gs) in owners {
         let visible: Vec<ObjectiveId> = gs.iter().filter(|g| g.visible).map(|g| g.id).collect();
-        if gs.len() as u32 > settings.max_objectives_per_owner && !visible.is_empty() {
+        if too_many_objectives(gs.len() as u64, settings) && !visible.is_empty() {
             out.push(Insight {
                 kind: InsightKind::TooManyObjectives,
                 threshold: settings.max_objectives_per_owner,
@@ -292,6 +310,22 @@ pub fn kpi_insights(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn review_rules() {
+        let s = OrganizationSettings::default();
+        assert!(!too_many_objectives(5, &s));
+        assert!(too_many_objectives(6, &s));
+        let start = at("2026-04-01T00:00:00Z");
+        assert!(breached_through_period(Some(at("2026-03-01T00:00:00Z")), false, start));
+        assert!(breached_through_period(Some(start), false, start), "since the start itself");
+        assert!(!breached_through_period(Some(at("2026-04-02T00:00:00Z")), false, start), "only part of it");
+        assert!(!breached_through_period(Some(at("2026-03-01T00:00:00Z")), true, start), "worked on");
+        assert!(!breached_through_period(None, false, start), "inside at the end");
+        assert!(reached_target(Measure::Increase, 1.0));
+        assert!(!reached_target(Measure::Increase, 0.99));
+        assert!(!reached_target(Measure::Milestone, 1.0), "a milestone done is no metric");
+    }
 
     #[test]
     fn orphaned_owners_list_what_they_still_own() {

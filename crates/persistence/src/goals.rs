@@ -180,7 +180,7 @@ impl Store {
     }
 
     /// The objectives `actor` may see.
-    fn visible_objectives(&self, actor: &Actor) -> Select<objective::Entity> {
+    pub(crate) fn visible_objectives(&self, actor: &Actor) -> Select<objective::Entity> {
         let q = self.objectives_of(actor.organization_id);
         match scope_condition(self.db_backend(), &policy::goal_read_scope(actor)) {
             Some(c) => q.filter(c),

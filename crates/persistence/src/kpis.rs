@@ -111,6 +111,35 @@ pub(crate) fn kpi_facts(m: &kpi::Model) -> KpiFacts {
     }
 }
 
+/// The measurements of the KPIs in list parameter `$2` (of tenant `$1`),
+/// with `correction` (1 for the latest of each observed time) and `newest`
+/// (1 for a KPI's latest point); `bound` narrows the rows (e.g. `AND
+/// m.observed_at < $3`).
+fn effective_points_sql(backend: sea_orm::DbBackend, bound: &str) -> String {
+    format!(
+        "SELECT m.kpi_id, m.observed_at, m.value, \
+           ROW_NUMBER() OVER (PARTITION BY m.kpi_id, m.observed_at ORDER BY m.recorded_at DESC, m.id DESC) AS correction, \
+           ROW_NUMBER() OVER (PARTITION BY m.kpi_id ORDER BY m.observed_at DESC, m.recorded_at DESC, m.id DESC) AS newest \
+         FROM kpi_measurements m WHERE m.organization_id = $1 AND {}{bound}",
+        in_list(backend, "m.kpi_id", 2)
+    )
+}
+
+/// `breachedSince` of each KPI over the `effective` points: the first point
+/// after the last one inside the healthy range (KPIs whose latest point is
+/// inside have no row).
+fn breach_sql(effective: &str) -> String {
+    format!(
+        "WITH eff AS ({effective}), \
+         pts AS (SELECT e.kpi_id, e.observed_at, e.value, k.healthy_lower AS lo, k.healthy_upper AS hi \
+                 FROM eff e JOIN kpis k ON k.organization_id = $1 AND k.id = e.kpi_id WHERE e.correction = 1), \
+         inside AS (SELECT kpi_id, MAX(observed_at) AS last_inside FROM pts \
+                    WHERE (lo IS NULL OR value >= lo) AND (hi IS NULL OR value <= hi) GROUP BY kpi_id) \
+         SELECT p.kpi_id, MIN(p.observed_at) AS since FROM pts p LEFT JOIN inside i ON i.kpi_id = p.kpi_id \
+         WHERE i.last_inside IS NULL OR p.observed_at > i.last_inside GROUP BY p.kpi_id"
+    )
+}
+
 fn kpi_resource(org: OrganizationId, m: &kpi::Model) -> Resource {
     Resource::Kpi { organization_id: org, kpi: kpi_facts(m) }
 }
@@ -124,7 +153,7 @@ fn unit_label(raw: Option<&str>) -> StoreResult<String> {
 }
 
 impl Store {
-    fn visible_kpis(&self, actor: &Actor) -> Select<kpi::Entity> {
+    pub(crate) fn visible_kpis(&self, actor: &Actor) -> Select<kpi::Entity> {
         let q = kpi::Entity::find().filter(kpi::Column::OrganizationId.eq(actor.organization_id.0));
         match policy::kpi_read_scope(actor) {
             KpiReadScope::All => q,
@@ -692,27 +721,13 @@ impl Store {
         let backend = self.db_backend();
         let raw: Vec<Uuid> = visible.keys().map(|k| k.0).collect();
         let org = actor.organization_id;
-        let effective = format!(
-            "SELECT m.kpi_id, m.observed_at, m.value, \
-               ROW_NUMBER() OVER (PARTITION BY m.kpi_id, m.observed_at ORDER BY m.recorded_at DESC, m.id DESC) AS correction, \
-               ROW_NUMBER() OVER (PARTITION BY m.kpi_id ORDER BY m.observed_at DESC, m.recorded_at DESC, m.id DESC) AS newest \
-             FROM kpi_measurements m WHERE m.organization_id = $1 AND {}",
-            in_list(backend, "m.kpi_id", 2)
-        );
+        let effective = effective_points_sql(backend, "");
         let latest_sql = format!("SELECT kpi_id, observed_at, value FROM ({effective}) e WHERE e.newest = 1");
         let latest_rows = self
             .db
             .query_all_raw(stmt(backend, &latest_sql, vec![org.0.into(), list_value(backend, &raw)]))
             .await?;
-        let breach_sql = format!(
-            "WITH eff AS ({effective}), \
-             pts AS (SELECT e.kpi_id, e.observed_at, e.value, k.healthy_lower AS lo, k.healthy_upper AS hi \
-                     FROM eff e JOIN kpis k ON k.organization_id = $1 AND k.id = e.kpi_id WHERE e.correction = 1), \
-             inside AS (SELECT kpi_id, MAX(observed_at) AS last_inside FROM pts \
-                        WHERE (lo IS NULL OR value >= lo) AND (hi IS NULL OR value <= hi) GROUP BY kpi_id) \
-             SELECT p.kpi_id, MIN(p.observed_at) AS since FROM pts p LEFT JOIN inside i ON i.kpi_id = p.kpi_id \
-             WHERE i.last_inside IS NULL OR p.observed_at > i.last_inside GROUP BY p.kpi_id"
-        );
+        let breach_sql = breach_sql(&effective);
         let breach_rows = self
             .db
             .query_all_raw(stmt(backend, &breach_sql, vec![org.0.into(), list_value(backend, &raw)]))
@@ -733,6 +748,35 @@ impl Store {
             if let Some(s) = out.get_mut(&KpiId(id)) {
                 s.breached_since = Some(since);
             }
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// `breachedSince` of KPIs as it stood just before `before` (only
+    /// points observed earlier count); KPIs inside their range then, or
+    /// without points, are absent. One statement. Callers check visibility.
+    pub async fn breached_since_before(
+        &self,
+        org: OrganizationId,
+        kpis: &[KpiId],
+        before: DateTime<Utc>,
+    ) -> StoreResult<HashMap<KpiId, DateTime<Utc>>> {
+        if kpis.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let backend = self.db_backend();
+        let raw: Vec<Uuid> = kpis.iter().map(|k| k.0).collect();
+        let sql = breach_sql(&effective_points_sql(backend, " AND m.observed_at < $3"));
+        let rows = self
+            .db
+            .query_all_raw(stmt(backend, &sql, vec![org.0.into(), list_value(backend, &raw), before.into()]))
+            .await?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let id: Uuid = row.try_get("", "kpi_id")?;
+            out.insert(KpiId(id), row.try_get("", "since")?);
         }
         Ok(out)
     }

@@ -29,6 +29,7 @@ mod okr_mutations;
 mod okr_numbers;
 mod okr_support;
 mod okr_visibility;
+mod review;
 mod sdl;
 mod support;
 mod tenancy;
@@ -86,6 +87,7 @@ use okr_visibility::{
     private_objective_is_hidden_on_every_read_path, unit_objective_is_seen_by_its_units_lineage,
     viewer_sees_only_public_objectives,
 };
+use review::period_review_counts_what_the_reader_may_see;
 use tenancy::{
     lists_hold_only_the_tenants_own_rows, mutations_with_other_tenants_ids_write_nothing,
     nested_fields_stay_in_the_tenant,
@@ -151,4 +153,5 @@ goalgraph_testkit::db_tests!(
     forecasts_project_the_check_in_trend_to_the_period_end,
     progress_series_buckets_follow_the_time_zone,
     forecasts_and_series_of_a_list_are_batched,
+    period_review_counts_what_the_reader_may_see,
 );

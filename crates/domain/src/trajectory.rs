@@ -259,6 +259,7 @@ pub fn progress_series(
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
     use chrono::NaiveDate;

@@ -64,6 +64,7 @@ fn titles(list: &Value) -> Vec<String> {
 
 /// An ACTIVE objective with one key result checked in at `value` on April
 /// 10th (none when `value` is None); its id and its key result's.
+#[allow(clippy::too_many_arguments)]
 async fn objective(
     admin: &Session,
     p: &str,
@@ -88,7 +89,6 @@ async fn objective(
     (o, kr)
 }
 
-#[allow(clippy::too_many_lines)]
 pub async fn period_review_counts_what_the_reader_may_see(db: TestDb) {
     let w = World::new(&db).await;
     let admin = w.a_admin().await;

@@ -18,6 +18,7 @@ pub mod model;
 pub mod okr;
 pub mod policy;
 pub mod regression;
+pub mod report;
 pub mod settings;
 mod text_enum;
 pub mod trajectory;

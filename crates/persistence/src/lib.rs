@@ -26,6 +26,7 @@ mod ownership;
 pub mod page;
 mod people;
 mod periods;
+mod report;
 mod review;
 mod sql;
 mod store;

@@ -28,6 +28,7 @@ mod live;
 mod paging;
 mod people;
 mod periods;
+mod report;
 mod rollup;
 mod rollup_concurrency;
 mod rollup_property;
@@ -77,6 +78,7 @@ use people::{
     deactivated_people_do_not_resolve, emails_are_unique_per_tenant_and_lower_cased, managers_form_no_loop,
 };
 use periods::{period_dates_must_be_ordered, period_status_moves_forward_only};
+use report::reports_equal_a_recomputation_for_every_role;
 use rollup::{check_ins_do_not_bump_versions, progress_rolls_up_the_alignment_chain};
 use rollup_concurrency::concurrent_check_ins_keep_rollups_exact;
 use rollup_property::rollup_equals_recomputation;
@@ -86,6 +88,7 @@ use tree::{company_cannot_be_deleted, unit_tree_rules};
 use versions::stale_versions_conflict;
 
 goalgraph_testkit::db_tests!(
+    reports_equal_a_recomputation_for_every_role,
     generated_counts_are_pinned_and_the_data_keeps_the_rules,
     rotation_reseals_rows_and_status_counts_every_key,
     linked_key_results_follow_their_kpi,

@@ -1,0 +1,615 @@
+//! The report builder, computed by the database: one GROUP BY statement per
+//! family of facts (OKR, KPI) for the rows and one for the totals, over
+//! the rows the actor may see. Only result rows are loaded.
+//!
+//! The numbers are those of the product brief, written in SQL: an
+//! objective's health is the worst health among the key results it reaches
+//! through its driver (its own key results when the driver includes them,
+//! its not-cancelled aligned children's when it includes those, and so on
+//! down), which is the same as "the worst of its inputs" applied bottom-up;
+//! a KPI's status is read from its latest effective point (the latest
+//! correction of each observed time).
+
+use crate::entity::period;
+use crate::error::{StoreError, StoreResult};
+use crate::sql::{in_list, list_value, stmt};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use goalgraph_domain::formulas::{Health, PeriodWindow};
+use goalgraph_domain::kpi::{Cadence, KpiCategory, KpiStatus};
+use goalgraph_domain::okr::{ObjectiveKind, ObjectiveStatus};
+use goalgraph_domain::policy::{self, Actor, GoalReadScope, KpiReadScope};
+use goalgraph_domain::report::{
+    DimensionValue, Family, KpiSums, ObjectiveLevel, OkrSums, Report, ReportDimension, ReportRow, ReportSpec,
+    measure_value,
+};
+use goalgraph_domain::settings::OrganizationSettings;
+use goalgraph_domain::{DomainError, PeriodId, PersonId, UnitId};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, Value};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A statement's text and values, numbered as they are bound.
+struct Sql {
+    backend: DbBackend,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn new(backend: DbBackend) -> Self {
+        Self { backend, values: Vec::new() }
+    }
+
+    fn bind(&mut self, v: impl Into<Value>) -> String {
+        self.values.push(v.into());
+        format!("${}", self.values.len())
+    }
+
+    /// `column IN (ids)`, the ids bound as one value.
+    fn ids(&mut self, column: &str, ids: &[Uuid]) -> String {
+        self.values.push(list_value(self.backend, ids));
+        in_list(self.backend, column, self.values.len())
+    }
+
+    /// `column IN ('A', 'B')` for fixed words (enum texts, never input).
+    fn words(column: &str, words: &[&'static str]) -> String {
+        let list: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        format!("{column} IN ({})", list.join(", "))
+    }
+
+    /// Seconds since the epoch of a timestamp column, as a float.
+    fn epoch(&self, column: &str) -> String {
+        match self.backend {
+            DbBackend::Postgres => format!("CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"),
+            _ => format!("((julianday({column}) - 2440587.5) * 86400.0)"),
+        }
+    }
+}
+
+/// The goal read scope on the `objectives` row `o`.
+fn goal_scope(q: &mut Sql, scope: &GoalReadScope) -> String {
+    match scope {
+        GoalReadScope::All => "1 = 1".into(),
+        GoalReadScope::Nothing => "1 = 0".into(),
+        GoalReadScope::Some { public, owner, any_visibility_units, unit_visibility_units } => {
+            let mut any = Vec::new();
+            if *public {
+                any.push("o.visibility = 'PUBLIC'".to_owned());
+            }
+            if let Some(owner) = owner {
+                any.push(format!("o.owner_person_id = {}", q.bind(owner.0)));
+            }
+            if !any_visibility_units.is_empty() {
+                let ids: Vec<Uuid> = any_visibility_units.iter().map(|u| u.0).collect();
+                any.push(q.ids("o.owner_unit_id", &ids));
+            }
+            if !unit_visibility_units.is_empty() {
+                let ids: Vec<Uuid> = unit_visibility_units.iter().map(|u| u.0).collect();
+                any.push(format!("(o.visibility = 'UNIT' AND {})", q.ids("o.owner_unit_id", &ids)));
+            }
+            if any.is_empty() { "1 = 0".into() } else { format!("({})", any.join(" OR ")) }
+        }
+    }
+}
+
+/// The KPI read scope on the `kpis` row `k`.
+fn kpi_scope(q: &mut Sql, scope: &KpiReadScope) -> String {
+    match scope {
+        KpiReadScope::All => "1 = 1".into(),
+        KpiReadScope::Nothing => "1 = 0".into(),
+        KpiReadScope::Only(ids) => {
+            let ids: Vec<Uuid> = ids.iter().map(|k| k.0).collect();
+            q.ids("k.id", &ids)
+        }
+        KpiReadScope::Some { sensitive_units } => {
+            let people = KpiCategory::People.as_str();
+            if sensitive_units.is_empty() {
+                format!("k.category <> '{people}'")
+            } else {
+                let ids: Vec<Uuid> = sensitive_units.iter().map(|u| u.0).collect();
+                format!("(k.category <> '{people}' OR {})", q.ids("k.unit_id", &ids))
+            }
+        }
+    }
+}
+
+/// `fold(id, bucket, depth)`: every unit of the anchor's subtree with the
+/// anchor's child it sits under (the anchor itself for the anchor).
+fn fold_cte(q: &mut Sql, org: &str, anchor: Option<UnitId>) -> String {
+    let base = match anchor {
+        Some(u) => format!("id = {}", q.bind(u.0)),
+        None => "parent_id IS NULL".into(),
+    };
+    format!(
+        "fold(id, bucket, depth) AS ( \
+           SELECT id, id, 0 FROM units WHERE organization_id = {org} AND {base} \
+           UNION ALL \
+           SELECT u.id, CASE WHEN f.depth = 0 THEN u.id ELSE f.bucket END, f.depth + 1 \
+           FROM units u JOIN fold f ON u.parent_id = f.id WHERE u.organization_id = {org} AND f.depth < 1000)"
+    )
+}
+
+/// The health severity of key result `k` (0 ON_TRACK, 1 AT_RISK, 2
+/// OFF_TRACK) in its period's window `pw`, as `key_result_health`.
+fn severity_sql(s: &OrganizationSettings) -> String {
+    let expected = "CASE WHEN k.measure IN ('INCREASE', 'DECREASE') THEN pw.elapsed \
+                    WHEN k.measure = 'MILESTONE' THEN pw.ended ELSE 1.0 END";
+    let by_progress = format!(
+        "CASE WHEN k.measure = 'MILESTONE' AND pw.ended = 0 THEN 0 \
+              WHEN k.measure = 'MILESTONE' THEN CASE WHEN k.progress >= 1.0 THEN 0 ELSE 2 END \
+              WHEN ({expected}) - k.progress <= {on} THEN 0 \
+              WHEN ({expected}) - k.progress <= {risk} THEN 1 ELSE 2 END",
+        on = s.on_track_max_gap + 1e-9,
+        risk = s.at_risk_max_gap + 1e-9,
+    );
+    format!(
+        "CASE WHEN k.confidence IS NOT NULL AND k.confidence < {off} THEN 2 \
+              WHEN k.confidence IS NOT NULL AND k.confidence < {low} AND ({by_progress}) < 1 THEN 1 \
+              ELSE ({by_progress}) END",
+        off = s.confidence_off_track_below,
+        low = s.confidence_at_risk_below,
+    )
+}
+
+fn health_of(sev: i64) -> StoreResult<Health> {
+    match sev {
+        0 => Ok(Health::OnTrack),
+        1 => Ok(Health::AtRisk),
+        2 => Ok(Health::OffTrack),
+        _ => Err(StoreError::corrupt(format!("health severity {sev}"))),
+    }
+}
+
+fn u64_of(row: &QueryResult, column: &str) -> StoreResult<u64> {
+    let v: Option<i64> = row.try_get("", column)?;
+    Ok(v.unwrap_or(0).max(0) as u64)
+}
+
+fn f64_of(row: &QueryResult, column: &str) -> StoreResult<f64> {
+    let v: Option<f64> = row.try_get("", column)?;
+    Ok(v.unwrap_or(0.0))
+}
+
+fn word<T: std::str::FromStr>(row: &QueryResult, column: &str) -> StoreResult<Option<T>> {
+    let v: Option<String> = row.try_get("", column)?;
+    v.map(|s| s.parse().map_err(|_| StoreError::corrupt(format!("{column} {s}")))).transpose()
+}
+
+fn id_of(row: &QueryResult, column: &str) -> StoreResult<Option<Uuid>> {
+    Ok(row.try_get("", column)?)
+}
+
+/// The value of dimension column `d{i}` of a result row.
+fn dimension_value(row: &QueryResult, i: usize, d: ReportDimension) -> StoreResult<DimensionValue> {
+    let c = format!("d{i}");
+    let v = match d {
+        ReportDimension::Period => id_of(row, &c)?.map(|u| DimensionValue::Period(PeriodId(u))),
+        ReportDimension::Unit => id_of(row, &c)?.map(|u| DimensionValue::Unit(UnitId(u))),
+        ReportDimension::Owner => id_of(row, &c)?.map(|u| DimensionValue::Person(PersonId(u))),
+        ReportDimension::Level => word::<ObjectiveLevel>(row, &c)?.map(DimensionValue::Level),
+        ReportDimension::Status => word::<ObjectiveStatus>(row, &c)?.map(DimensionValue::Status),
+        ReportDimension::Kind => word::<ObjectiveKind>(row, &c)?.map(DimensionValue::Kind),
+        ReportDimension::KpiCategory => word::<KpiCategory>(row, &c)?.map(DimensionValue::Category),
+        ReportDimension::KpiStatus => word::<KpiStatus>(row, &c)?.map(DimensionValue::KpiStatus),
+        ReportDimension::Health => {
+            let sev: Option<i64> = row.try_get("", &c)?;
+            sev.map(health_of).transpose()?.map(DimensionValue::Health)
+        }
+    };
+    Ok(v.unwrap_or(DimensionValue::Absent))
+}
+
+/// A stable order for rows: by each dimension's text.
+fn sort_key(values: &[DimensionValue]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| match v {
+            DimensionValue::Absent => String::new(),
+            DimensionValue::Period(p) => p.0.to_string(),
+            DimensionValue::Unit(u) => u.0.to_string(),
+            DimensionValue::Person(p) => p.0.to_string(),
+            DimensionValue::Level(l) => l.as_str().into(),
+            DimensionValue::Status(s) => s.as_str().into(),
+            DimensionValue::Health(h) => format!("{h:?}"),
+            DimensionValue::Kind(k) => k.as_str().into(),
+            DimensionValue::Category(c) => c.as_str().into(),
+            DimensionValue::KpiStatus(s) => s.as_str().into(),
+        })
+        .collect()
+}
+
+type Groups<T> = Vec<(Vec<DimensionValue>, T)>;
+
+impl Store {
+    /// Runs a report for the actor at `now`. Statements: the tenant's
+    /// periods, and for each family of measures one for the rows and one
+    /// for the totals.
+    pub async fn report(
+        &self,
+        actor: &Actor,
+        spec: &ReportSpec,
+        settings: &OrganizationSettings,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Report> {
+        spec.validate()?;
+        let org = actor.organization_id;
+        if let Some(u) = spec.filter.unit_id {
+            // An unknown unit is NOT_FOUND, not an empty report.
+            self.unit(actor, u).await.map_err(|e| match e {
+                StoreError::Domain(DomainError::NotFound { .. }) => {
+                    DomainError::invalid("filter.unitId", "no such unit").into()
+                }
+                other => other,
+            })?;
+        }
+        let families = spec.families();
+        let mut okr_rows: Groups<OkrSums> = Vec::new();
+        let mut kpi_rows: Groups<KpiSums> = Vec::new();
+        let mut okr_total = OkrSums::default();
+        let mut kpi_total = KpiSums::default();
+        if families.contains(&Family::Okr) {
+            let periods =
+                period::Entity::find().filter(period::Column::OrganizationId.eq(org.0)).all(&self.db).await?;
+            for p in &spec.filter.period_ids {
+                if !periods.iter().any(|x| x.id == p.0) {
+                    return Err(DomainError::invalid("filter.periodIds", "no such period").into());
+                }
+            }
+            let windows: Vec<(Uuid, PeriodWindow)> = periods
+                .iter()
+                .map(|p| (p.id, PeriodWindow::new(p.start_date, p.end_date, settings.time_zone.tz())))
+                .collect();
+            okr_rows = self.okr_groups(actor, spec, &spec.dimensions, &windows, settings, now).await?;
+            okr_total = self
+                .okr_groups(actor, spec, &[], &windows, settings, now)
+                .await?
+                .pop()
+                .map(|(_, s)| s)
+                .unwrap_or_default();
+        }
+        if families.contains(&Family::Kpi) {
+            kpi_rows = self.kpi_groups(actor, spec, &spec.dimensions, now).await?;
+            kpi_total =
+                self.kpi_groups(actor, spec, &[], now).await?.pop().map(|(_, s)| s).unwrap_or_default();
+        }
+        // Merge the families' rows on their dimension values.
+        let mut merged: HashMap<Vec<DimensionValue>, (OkrSums, KpiSums)> = HashMap::new();
+        for (k, s) in okr_rows {
+            merged.entry(k).or_default().0 = s;
+        }
+        for (k, s) in kpi_rows {
+            merged.entry(k).or_default().1 = s;
+        }
+        let values = |o: &OkrSums, k: &KpiSums| -> Vec<Option<f64>> {
+            spec.measures.iter().map(|m| measure_value(*m, o, k)).collect()
+        };
+        let mut rows: Vec<ReportRow> = merged
+            .into_iter()
+            .map(|(dimensions, (o, k))| ReportRow { values: values(&o, &k), dimensions })
+            .collect();
+        rows.sort_by_cached_key(|r| sort_key(&r.dimensions));
+        Ok(Report { rows, totals: values(&okr_total, &kpi_total) })
+    }
+
+    async fn okr_groups(
+        &self,
+        actor: &Actor,
+        spec: &ReportSpec,
+        dimensions: &[ReportDimension],
+        windows: &[(Uuid, PeriodWindow)],
+        settings: &OrganizationSettings,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Groups<OkrSums>> {
+        if windows.is_empty() {
+            // No period, no objective.
+            return Ok(if dimensions.is_empty() { vec![(vec![], OkrSums::default())] } else { vec![] });
+        }
+        let mut q = Sql::new(self.db_backend());
+        let org = q.bind(actor.organization_id.0);
+        let pw_rows: Vec<String> = windows
+            .iter()
+            .map(|(id, w)| {
+                format!(
+                    "({}, {}, {}, {})",
+                    q.bind(*id),
+                    q.bind(w.elapsed(now)),
+                    q.bind(i32::from(w.has_ended(now))),
+                    q.bind(w.start)
+                )
+            })
+            .collect();
+        let mut ctes = vec![format!("pw(pid, elapsed, ended, start_at) AS (VALUES {})", pw_rows.join(", "))];
+        let f = &spec.filter;
+        let folded = spec.roll_up || f.unit_id.is_some();
+        if folded {
+            ctes.push(fold_cte(&mut q, &org, f.unit_id));
+        }
+        let mut wh =
+            vec![format!("o.organization_id = {org}"), goal_scope(&mut q, &policy::goal_read_scope(actor))];
+        if !f.period_ids.is_empty() {
+            let ids: Vec<Uuid> = f.period_ids.iter().map(|p| p.0).collect();
+            wh.push(q.ids("o.period_id", &ids));
+        }
+        if let Some(p) = f.owner_person_id {
+            wh.push(format!("o.owner_person_id = {}", q.bind(p.0)));
+        }
+        if !f.statuses.is_empty() {
+            wh.push(Sql::words("o.status", &f.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+        }
+        if !f.kinds.is_empty() {
+            wh.push(Sql::words("o.kind", &f.kinds.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+        }
+        let level = "CASE WHEN o.owner_person_id IS NOT NULL THEN 'PERSON' \
+                     WHEN u.kind = 'COMPANY' THEN 'COMPANY' ELSE 'UNIT' END";
+        if !f.levels.is_empty() {
+            let words: Vec<&'static str> = f.levels.iter().map(|l| l.as_str()).collect();
+            wh.push(Sql::words(&format!("({level})"), &words));
+        }
+        let (fold_join, unit_col) = match (folded, spec.roll_up) {
+            (false, _) => ("", "o.owner_unit_id"),
+            (true, false) => (" JOIN fold fu ON fu.id = o.owner_unit_id", "o.owner_unit_id"),
+            (true, true) => (" JOIN fold fu ON fu.id = o.owner_unit_id", "fu.bucket"),
+        };
+        ctes.push(format!(
+            "facts AS (SELECT o.id, o.period_id, {unit_col} AS unit_id, o.owner_person_id, o.status, o.kind, \
+               o.progress, o.score, {level} AS level \
+             FROM objectives o JOIN units u ON u.organization_id = o.organization_id AND u.id = o.owner_unit_id\
+             {fold_join} WHERE {})",
+            wh.join(" AND ")
+        ));
+        let wants_health = dimensions.contains(&ReportDimension::Health)
+            || spec.measures.iter().any(|m| {
+                use goalgraph_domain::report::ReportMeasure::*;
+                matches!(m, ShareOnTrack | ShareAtRisk | ShareOffTrack)
+            });
+        if wants_health {
+            // The driver in force: the explicit one, else KEY_RESULTS when
+            // the objective has key results, else ALIGNED_OBJECTIVES.
+            let driver = |o: &str| {
+                format!(
+                    "COALESCE({o}.progress_driver, CASE WHEN EXISTS (SELECT 1 FROM key_results x \
+                       WHERE x.organization_id = {org} AND x.objective_id = {o}.id) \
+                     THEN 'KEY_RESULTS' ELSE 'ALIGNED_OBJECTIVES' END)"
+                )
+            };
+            ctes.push(format!(
+                "reach(root, id, period_id, driver, depth) AS ( \
+                   SELECT o.id, o.id, o.period_id, {} , 0 FROM objectives o \
+                   WHERE o.organization_id = {org} AND o.id IN (SELECT id FROM facts) \
+                   UNION ALL \
+                   SELECT r.root, c.id, c.period_id, {}, r.depth + 1 FROM reach r \
+                   JOIN objectives c ON c.organization_id = {org} AND c.parent_id = r.id \
+                   WHERE r.driver <> 'KEY_RESULTS' AND c.status <> 'CANCELLED' AND r.depth < 1000)",
+                driver("o"),
+                driver("c")
+            ));
+            ctes.push(format!(
+                // CROSS JOIN keeps SQLite's order (reach first, then the
+                // key results by index); an automatic index on the
+                // recursive co-routine re-ran it per key result.
+                "health AS (SELECT r.root AS id, MAX({sev}) AS sev FROM reach r \
+                   CROSS JOIN key_results k CROSS JOIN pw \
+                   WHERE k.organization_id = {org} AND k.objective_id = r.id AND pw.pid = r.period_id \
+                   AND r.driver <> 'ALIGNED_OBJECTIVES' GROUP BY r.root)",
+                sev = severity_sql(settings)
+            ));
+        }
+        let cutoff = q.bind(now - chrono::Duration::days(i64::from(settings.check_in_cadence_days)));
+        ctes.push(format!(
+            "kr AS (SELECT k.objective_id, COUNT(*) AS krs, \
+               SUM(CASE WHEN fo.status = 'ACTIVE' AND (k.last_check_in_at < {cutoff} OR \
+                 (k.last_check_in_at IS NULL AND k.created_at < {cutoff} AND pw.start_at < {cutoff})) \
+                 THEN 1 ELSE 0 END) AS stale \
+             FROM facts fo JOIN key_results k ON k.organization_id = {org} AND k.objective_id = fo.id \
+             JOIN pw ON pw.pid = fo.period_id GROUP BY k.objective_id)"
+        ));
+        let wants_check_ins =
+            spec.measures.contains(&goalgraph_domain::report::ReportMeasure::CheckInsPerKeyResult);
+        if wants_check_ins {
+            ctes.push(format!(
+                "ci AS (SELECT k.objective_id, COUNT(*) AS n FROM facts fo \
+                   JOIN key_results k ON k.organization_id = {org} AND k.objective_id = fo.id \
+                   JOIN check_ins c ON c.organization_id = {org} AND c.key_result_id = k.id \
+                   GROUP BY k.objective_id)"
+            ));
+        }
+        let dim_exprs: Vec<&str> = dimensions
+            .iter()
+            .map(|d| match d {
+                ReportDimension::Period => "f.period_id",
+                ReportDimension::Unit => "f.unit_id",
+                ReportDimension::Owner => "f.owner_person_id",
+                ReportDimension::Level => "f.level",
+                ReportDimension::Status => "f.status",
+                ReportDimension::Kind => "f.kind",
+                ReportDimension::Health => "CAST(h.sev AS BIGINT)",
+                // Checked by validate: KPI dimensions never reach OKR facts.
+                ReportDimension::KpiCategory | ReportDimension::KpiStatus => "NULL",
+            })
+            .collect();
+        let select_dims: String =
+            dim_exprs.iter().enumerate().map(|(i, e)| format!("{e} AS d{i}, ")).collect();
+        let health_join = if wants_health { " LEFT JOIN health h ON h.id = f.id" } else { "" };
+        let (ci_join, ci_sum) = if wants_check_ins {
+            (" LEFT JOIN ci ON ci.objective_id = f.id", "SUM(COALESCE(ci.n, 0))")
+        } else {
+            ("", "0")
+        };
+        let health_sums = if wants_health {
+            "CAST(COUNT(h.sev) AS BIGINT) AS with_health, \
+             CAST(SUM(CASE WHEN h.sev = 0 THEN 1 ELSE 0 END) AS BIGINT) AS on_track, \
+             CAST(SUM(CASE WHEN h.sev = 1 THEN 1 ELSE 0 END) AS BIGINT) AS at_risk, \
+             CAST(SUM(CASE WHEN h.sev = 2 THEN 1 ELSE 0 END) AS BIGINT) AS off_track"
+        } else {
+            "CAST(0 AS BIGINT) AS with_health, CAST(0 AS BIGINT) AS on_track, \
+             CAST(0 AS BIGINT) AS at_risk, CAST(0 AS BIGINT) AS off_track"
+        };
+        let group_by =
+            if dim_exprs.is_empty() { String::new() } else { format!(" GROUP BY {}", dim_exprs.join(", ")) };
+        let sql = format!(
+            "WITH RECURSIVE {} \
+             SELECT {select_dims}CAST(COUNT(*) AS BIGINT) AS objectives, SUM(f.progress) AS progress_sum, \
+               CAST(COUNT(f.score) AS BIGINT) AS scored, SUM(f.score) AS score_sum, {health_sums}, \
+               CAST(SUM(COALESCE(kr.krs, 0)) AS BIGINT) AS krs, CAST(SUM(COALESCE(kr.stale, 0)) AS BIGINT) AS stale, \
+               CAST({ci_sum} AS BIGINT) AS check_ins \
+             FROM facts f{health_join} LEFT JOIN kr ON kr.objective_id = f.id{ci_join}{group_by}",
+            ctes.join(", ")
+        );
+        let rows = self.db.query_all_raw(stmt(q.backend, &sql, q.values)).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let dims = dimensions
+                .iter()
+                .enumerate()
+                .map(|(i, d)| dimension_value(&row, i, *d))
+                .collect::<StoreResult<Vec<_>>>()?;
+            out.push((
+                dims,
+                OkrSums {
+                    objectives: u64_of(&row, "objectives")?,
+                    progress_sum: f64_of(&row, "progress_sum")?,
+                    scored: u64_of(&row, "scored")?,
+                    score_sum: f64_of(&row, "score_sum")?,
+                    with_health: u64_of(&row, "with_health")?,
+                    on_track: u64_of(&row, "on_track")?,
+                    at_risk: u64_of(&row, "at_risk")?,
+                    off_track: u64_of(&row, "off_track")?,
+                    key_results: u64_of(&row, "krs")?,
+                    stale_key_results: u64_of(&row, "stale")?,
+                    check_ins: u64_of(&row, "check_ins")?,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn kpi_groups(
+        &self,
+        actor: &Actor,
+        spec: &ReportSpec,
+        dimensions: &[ReportDimension],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Groups<KpiSums>> {
+        let mut q = Sql::new(self.db_backend());
+        let org = q.bind(actor.organization_id.0);
+        let f = &spec.filter;
+        let mut ctes = Vec::new();
+        let folded = spec.roll_up || f.unit_id.is_some();
+        if folded {
+            ctes.push(fold_cte(&mut q, &org, f.unit_id));
+        }
+        let archived = q.bind(false);
+        let mut wh = vec![
+            format!("k.organization_id = {org}"),
+            format!("k.archived = {archived}"),
+            kpi_scope(&mut q, &policy::kpi_read_scope(actor)),
+        ];
+        if let Some(p) = f.owner_person_id {
+            wh.push(format!("k.owner_id = {}", q.bind(p.0)));
+        }
+        if !f.categories.is_empty() {
+            wh.push(Sql::words("k.category", &f.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>()));
+        }
+        let (fold_join, unit_col) = match (folded, spec.roll_up) {
+            (false, _) => ("", "k.unit_id"),
+            (true, false) => (" JOIN fold fu ON fu.id = k.unit_id", "k.unit_id"),
+            (true, true) => (" JOIN fold fu ON fu.id = k.unit_id", "fu.bucket"),
+        };
+        ctes.push(format!(
+            "kf AS (SELECT k.id, {unit_col} AS unit_id, k.owner_id, k.category, k.cadence, \
+               k.healthy_lower AS lo, k.healthy_upper AS hi, k.tolerance_absolute AS ta, k.tolerance_percent AS tp \
+             FROM kpis k{fold_join} WHERE {})",
+            wh.join(" AND ")
+        ));
+        ctes.push(format!(
+            "eff AS (SELECT m.kpi_id, m.observed_at, m.value, \
+               ROW_NUMBER() OVER (PARTITION BY m.kpi_id, m.observed_at ORDER BY m.recorded_at DESC, m.id DESC) AS correction, \
+               ROW_NUMBER() OVER (PARTITION BY m.kpi_id ORDER BY m.observed_at DESC, m.recorded_at DESC, m.id DESC) AS newest \
+             FROM kf JOIN kpi_measurements m ON m.organization_id = {org} AND m.kpi_id = kf.id)"
+        ));
+        ctes.push("lat AS (SELECT kpi_id, observed_at, value FROM eff WHERE newest = 1)".into());
+        ctes.push(
+            "inside AS (SELECT e.kpi_id, MAX(e.observed_at) AS last_inside FROM eff e JOIN kf ON kf.id = e.kpi_id \
+               WHERE e.correction = 1 AND (kf.lo IS NULL OR e.value >= kf.lo) AND (kf.hi IS NULL OR e.value <= kf.hi) \
+               GROUP BY e.kpi_id)"
+                .into(),
+        );
+        ctes.push(
+            "breach AS (SELECT e.kpi_id, MIN(e.observed_at) AS since FROM eff e \
+               LEFT JOIN inside i ON i.kpi_id = e.kpi_id \
+               WHERE e.correction = 1 AND (i.last_inside IS NULL OR e.observed_at > i.last_inside) GROUP BY e.kpi_id)"
+                .into(),
+        );
+        let stale_before: Vec<String> =
+            [Cadence::Daily, Cadence::Weekly, Cadence::Monthly, Cadence::Quarterly]
+                .iter()
+                .map(|c| format!("WHEN '{}' THEN {}", c.as_str(), q.bind(now - c.interval() * 2)))
+                .collect();
+        let low_side = "kf.lo IS NOT NULL AND l.value < kf.lo";
+        let bound =
+            format!("CASE WHEN {low_side} THEN kf.lo WHEN kf.hi IS NOT NULL THEN kf.hi ELSE kf.lo END");
+        let beyond = format!(
+            "CASE WHEN {low_side} THEN kf.lo - l.value WHEN kf.hi IS NOT NULL THEN l.value - kf.hi ELSE kf.lo - l.value END"
+        );
+        let band = format!(
+            "CASE WHEN kf.ta IS NOT NULL THEN kf.ta WHEN kf.tp IS NOT NULL THEN ABS({bound}) * kf.tp / 100.0 ELSE 0.0 END"
+        );
+        ctes.push(format!(
+            "st AS (SELECT kf.id, kf.unit_id, kf.owner_id, kf.category, b.since, CASE \
+               WHEN l.kpi_id IS NULL THEN 'NO_DATA' \
+               WHEN l.observed_at < CASE kf.cadence {} END THEN 'STALE' \
+               WHEN (kf.lo IS NULL OR l.value >= kf.lo) AND (kf.hi IS NULL OR l.value <= kf.hi) THEN 'HEALTHY' \
+               WHEN ({beyond}) <= ({band}) + 1e-12 THEN 'AT_RISK' ELSE 'BREACHED' END AS status \
+             FROM kf LEFT JOIN lat l ON l.kpi_id = kf.id LEFT JOIN breach b ON b.kpi_id = kf.id)",
+            stale_before.join(" ")
+        ));
+        let dim_exprs: Vec<&str> = dimensions
+            .iter()
+            .map(|d| match d {
+                ReportDimension::Unit => "s.unit_id",
+                ReportDimension::Owner => "s.owner_id",
+                ReportDimension::KpiCategory => "s.category",
+                ReportDimension::KpiStatus => "s.status",
+                _ => "NULL",
+            })
+            .collect();
+        let select_dims: String =
+            dim_exprs.iter().enumerate().map(|(i, e)| format!("{e} AS d{i}, ")).collect();
+        let group_by =
+            if dim_exprs.is_empty() { String::new() } else { format!(" GROUP BY {}", dim_exprs.join(", ")) };
+        let since = q.epoch("s.since");
+        let sql = format!(
+            "WITH RECURSIVE {} SELECT {select_dims}CAST(COUNT(*) AS BIGINT) AS kpis, \
+               CAST(SUM(CASE WHEN s.status = 'HEALTHY' THEN 1 ELSE 0 END) AS BIGINT) AS healthy, \
+               CAST(SUM(CASE WHEN s.status = 'AT_RISK' THEN 1 ELSE 0 END) AS BIGINT) AS at_risk, \
+               CAST(SUM(CASE WHEN s.status = 'BREACHED' THEN 1 ELSE 0 END) AS BIGINT) AS breached, \
+               CAST(COUNT(s.since) AS BIGINT) AS out_of_range, SUM({since}) AS since_sum \
+             FROM st s{group_by}",
+            ctes.join(", ")
+        );
+        let now_epoch = now.timestamp_millis() as f64 / 1000.0;
+        let rows = self.db.query_all_raw(stmt(q.backend, &sql, q.values)).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let dims = dimensions
+                .iter()
+                .enumerate()
+                .map(|(i, d)| dimension_value(&row, i, *d))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let out_of_range = u64_of(&row, "out_of_range")?;
+            let since_sum = f64_of(&row, "since_sum")?;
+            out.push((
+                dims,
+                KpiSums {
+                    kpis: u64_of(&row, "kpis")?,
+                    healthy: u64_of(&row, "healthy")?,
+                    at_risk: u64_of(&row, "at_risk")?,
+                    breached: u64_of(&row, "breached")?,
+                    out_of_range,
+                    days_out_sum: (now_epoch * out_of_range as f64 - since_sum) / 86_400.0,
+                },
+            ));
+        }
+        Ok(out)
+    }
+}

@@ -19,6 +19,7 @@ mod live;
 pub mod loaders;
 mod mutation;
 mod query;
+pub mod reports;
 mod review;
 mod shared;
 pub mod types;

@@ -22,6 +22,7 @@ pub struct Query(
     crate::integrations::IntegrationQuery,
     crate::audit::AuditQuery,
     crate::review::ReviewQuery,
+    crate::reports::ReportQuery,
 );
 
 #[derive(Default)]

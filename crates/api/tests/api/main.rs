@@ -29,6 +29,7 @@ mod okr_mutations;
 mod okr_numbers;
 mod okr_support;
 mod okr_visibility;
+mod reports;
 mod review;
 mod sdl;
 mod support;
@@ -87,6 +88,7 @@ use okr_visibility::{
     private_objective_is_hidden_on_every_read_path, unit_objective_is_seen_by_its_units_lineage,
     viewer_sees_only_public_objectives,
 };
+use reports::reports_count_by_hand_and_by_visibility;
 use review::period_review_counts_what_the_reader_may_see;
 use tenancy::{
     lists_hold_only_the_tenants_own_rows, mutations_with_other_tenants_ids_write_nothing,
@@ -99,6 +101,7 @@ use trajectory::{
 use viewer::viewer_and_organization_for_each_role;
 
 goalgraph_testkit::db_tests!(
+    reports_count_by_hand_and_by_visibility,
     node_refetches_every_type,
     nodes_keep_order_and_null_the_unknown,
     malformed_ids_are_null_without_error,

@@ -8,9 +8,10 @@ use crate::error::ApiResult;
 use crate::ids::{NodeType, decode_id, encode_id};
 use crate::types::enums::{Health, KpiCategory, KpiStatus, ObjectiveKind, ObjectiveStatus};
 use crate::types::{PeriodNode, PersonNode, UnitNode};
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use goalgraph_domain::formulas::Health as DomainHealth;
+use goalgraph_domain::model::RoleSet;
 use goalgraph_domain::policy::Actor;
 use goalgraph_domain::report::{DimensionValue, Report, ReportFilter, ReportSpec};
 use goalgraph_domain::settings::OrganizationSettings;
@@ -385,5 +386,78 @@ impl ReportQuery {
         let d = data(ctx)?;
         let spec = input.to_spec("input")?;
         LabeledReport::run("input", &d.store, &d.ctx.actor, spec, &d.ctx.settings, d.now).await
+    }
+}
+
+/// How long a download link is valid.
+pub const EXPORT_LINK_MINUTES: i64 = 5;
+
+/// The file formats of an export.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum ExportFormat {
+    /// Comma-separated values (RFC 4180), UTF-8, with a header row.
+    #[default]
+    Csv,
+}
+
+impl ExportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateReportExportLinkInput {
+    pub report: ReportInput,
+    #[graphql(default)]
+    pub format: ExportFormat,
+}
+
+/// A one-time download link: `GET` it without any header (a browser
+/// link) before it expires; it serves one export and is then used up.
+#[derive(SimpleObject)]
+pub struct ReportExportLink {
+    /// The link's id, as the audit trail names it.
+    pub id: ID,
+    /// The path of the download, relative to the server's base URL.
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+pub struct ReportMutation;
+
+#[Object]
+impl ReportMutation {
+    /// Issues a download link for one export of the report, as the caller
+    /// (people only: an integration sends its key with the download).
+    async fn create_report_export_link(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateReportExportLinkInput,
+    ) -> ApiResult<ReportExportLink> {
+        let d = data(ctx)?;
+        let spec = input.report.to_spec("input.report")?;
+        // The roles the caller's token grants beyond the person's own; the
+        // person's own are read again when the link is used.
+        let own = d.ctx.person.as_ref().map(|p| p.roles.clone()).unwrap_or_default();
+        let extra = RoleSet::new(d.ctx.actor.roles.iter().filter(|r| !own.contains(*r)));
+        let link = d
+            .store
+            .create_export_link(
+                &d.ctx.actor,
+                &extra,
+                &spec,
+                input.format.as_str(),
+                chrono::Duration::minutes(EXPORT_LINK_MINUTES),
+            )
+            .await?;
+        Ok(ReportExportLink {
+            id: ID(link.id.to_string()),
+            url: format!("/reports/export?link={}", link.token),
+            expires_at: link.expires_at,
+        })
     }
 }

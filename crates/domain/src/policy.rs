@@ -533,6 +533,16 @@ pub fn authorize(actor: &Actor, action: Action, resource: &Resource) -> DomainRe
     }
 }
 
+/// A download link stands in for a person's credential for one export:
+/// people get them (a browser cannot send a bearer header); an integration
+/// sends its key with every request and gets none.
+pub fn authorize_download_link(actor: &Actor) -> DomainResult<()> {
+    match actor.principal {
+        Principal::Person { .. } => Ok(()),
+        Principal::Integration { .. } => Err(DomainError::forbidden("issue a download link")),
+    }
+}
+
 /// Roles a new person gets when the creator does not say.
 pub fn default_roles() -> RoleSet {
     RoleSet::new([Role::Member])

@@ -15,6 +15,7 @@ mod directory;
 mod encryption;
 pub mod entity;
 mod error;
+mod exports;
 mod generate;
 mod goal_views;
 mod goals;
@@ -39,6 +40,7 @@ pub use crypto::Keyring;
 pub use directory::{DirectoryPerson, DirectorySync, DirectoryUnit, SyncReport};
 pub use encryption::{EncryptionStatus, RotationReport};
 pub use error::{StoreError, StoreResult};
+pub use exports::{ExportLink, RedeemedLink};
 pub use generate::{GenerateOptions, GenerateReport, MIN_PEOPLE, Progress};
 pub use goals::{
     KeyResultPatch, NewKeyResult, NewObjective, ObjectiveFilter, ObjectiveOrder, ObjectivePatch,

@@ -61,6 +61,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/reports/export", get(crate::export::export))
         .route_layer(middleware::from_fn(record_metrics))
         .fallback(not_found)
         .with_state(state);
@@ -319,7 +320,7 @@ pub(crate) async fn authenticate_token(
 
 /// The request's bearer credential, checked without the database, or the
 /// 401 answer.
-async fn bearer_credential(state: &AppState, headers: &HeaderMap) -> Result<Credential, Response> {
+pub(crate) async fn bearer_credential(state: &AppState, headers: &HeaderMap) -> Result<Credential, Response> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(unauthenticated(
             "missing_credentials",
@@ -332,7 +333,7 @@ async fn bearer_credential(state: &AppState, headers: &HeaderMap) -> Result<Cred
     verify_credential(state, token).await.map_err(auth_failure_response)
 }
 
-fn auth_failure_response(failure: AuthFailure) -> Response {
+pub(crate) fn auth_failure_response(failure: AuthFailure) -> Response {
     match failure {
         AuthFailure::Refused { reason, message } => unauthenticated(reason, message),
         AuthFailure::Internal => {

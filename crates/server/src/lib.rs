@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod document;
+pub mod export;
 pub mod http;
 pub mod rate;
 pub mod seed;

@@ -16,6 +16,7 @@ mod kpis;
 mod live;
 mod ops;
 mod ownership;
+mod reports;
 mod tenancy;
 mod tokens;
 mod ws;
@@ -48,6 +49,7 @@ use ops::{
     readiness_fails_with_pending_migrations,
 };
 use ownership::orphaned_goals_are_listed_and_handed_over;
+use reports::reports_export_as_csv_with_a_token_or_a_one_time_link;
 use tenancy::tenants_cannot_reach_each_other;
 use tokens::{identities_outside_the_tenant_are_refused, invalid_tokens_are_refused_before_execution};
 use ws::{
@@ -61,6 +63,7 @@ use ws::{
 };
 
 goalgraph_testkit::db_tests!(
+    reports_export_as_csv_with_a_token_or_a_one_time_link,
     every_subscription_delivers_over_a_websocket,
     subscribers_see_only_what_the_policy_lets_them,
     identical_subscriptions_share_one_execution,

@@ -367,6 +367,37 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         })
         .await;
 
+    // Report exports: a download link, its token never on the trail.
+    let link_sel = "id url expiresAt";
+    let report = json!({ "measures": ["OBJECTIVE_COUNT"], "dimensions": ["LEVEL"] });
+    let (link, event) = trail
+        .check(
+            &admin,
+            call(
+                "createReportExportLink",
+                "CreateReportExportLinkInput",
+                link_sel,
+                json!({ "report": report }),
+            ),
+            |p| want("ReportExport", &p["id"]).after(json!({ "format": "csv" })),
+        )
+        .await;
+    let token = link["url"].as_str().expect("url").rsplit('=').next().expect("token").to_owned();
+    assert!(!event.to_string().contains(&token), "{event:#}");
+    assert!(event["after"].get("token_hash").is_none(), "{event:#}");
+    trail
+        .refused(
+            &admin,
+            call(
+                "createReportExportLink",
+                "CreateReportExportLinkInput",
+                link_sel,
+                json!({ "report": { "measures": ["KPI_COUNT"], "dimensions": ["KIND"] } }),
+            ),
+            "BAD_USER_INPUT",
+        )
+        .await;
+
     // Periods.
     let today = Utc::now().date_naive();
     let (start, end) = ((today - Duration::days(30)).to_string(), (today + Duration::days(30)).to_string());

@@ -1,0 +1,215 @@
+//! `GET /reports/export?format=csv`: a report as a CSV file, written to the
+//! response in chunks as the rows are turned into text.
+//!
+//! Two ways in: with the caller's bearer credential and the report
+//! definition as the `input` parameter (the JSON of a `ReportInput`), or
+//! with a one-time `link` from `createReportExportLink` and no header at
+//! all (a browser link). Each export is audited (`exportReport`); a link
+//! is used up by its export. Text cells a spreadsheet would run as a
+//! formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return)
+//! are prefixed with `'`.
+
+use crate::http::{AppState, auth_failure_response, bearer_credential, request_id, resolve_actor};
+use async_graphql::InputType;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use goalgraph_api::context::RequestContext;
+use goalgraph_api::error::ApiError;
+use goalgraph_api::reports::{LabeledReport, ReportInput};
+use goalgraph_domain::report::ReportDimension;
+use std::sync::Arc;
+
+/// Records per chunk of the response body.
+const CHUNK_ROWS: usize = 512;
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ExportQuery {
+    format: Option<String>,
+    input: Option<String>,
+    link: Option<String>,
+}
+
+/// An error as the GraphQL endpoints answer it: a code, and the field at
+/// fault for bad input.
+fn api_error(err: ApiError) -> Response {
+    let status = match &err {
+        ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+        ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+        ApiError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
+        ApiError::Conflict { .. } => StatusCode::CONFLICT,
+        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let gql: async_graphql::Error = err.into();
+    let extensions = serde_json::to_value(&gql.extensions).unwrap_or_default();
+    let body = serde_json::json!({ "errors": [{ "message": gql.message, "extensions": extensions }] });
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+fn parse_input(raw: Option<&str>) -> Result<ReportInput, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::bad_input("input", "give the report as input, or a link"))?;
+    let json: serde_json::Value =
+        serde_json::from_str(raw).map_err(|e| ApiError::bad_input("input", format!("not JSON: {e}")))?;
+    let value =
+        async_graphql::Value::from_json(json).map_err(|e| ApiError::bad_input("input", e.to_string()))?;
+    ReportInput::parse(Some(value))
+        .map_err(|e| ApiError::bad_input("input", e.into_server_error(Default::default()).message))
+}
+
+/// A text cell made safe for spreadsheets.
+pub fn safe_cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+fn number(v: Option<f64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// The header: per dimension its label, and for periods, units and people
+/// their global id too; then the measures.
+fn header_row(report: &LabeledReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in &report.spec.dimensions {
+        let name = d.as_str().to_lowercase();
+        out.push(name.clone());
+        if matches!(d, ReportDimension::Period | ReportDimension::Unit | ReportDimension::Owner) {
+            out.push(format!("{name}_id"));
+        }
+    }
+    out.extend(report.spec.measures.iter().map(|m| m.as_str().to_lowercase()));
+    out
+}
+
+fn records(report: &LabeledReport) -> Vec<Vec<String>> {
+    let mut out = Vec::with_capacity(report.report.rows.len() + 1);
+    for row in &report.report.rows {
+        let mut rec = Vec::new();
+        for (d, v) in report.spec.dimensions.iter().zip(&row.dimensions) {
+            rec.push(safe_cell(&report.label(v).unwrap_or_default()));
+            if matches!(d, ReportDimension::Period | ReportDimension::Unit | ReportDimension::Owner) {
+                rec.push(safe_cell(&LabeledReport::key(v).unwrap_or_default()));
+            }
+        }
+        rec.extend(row.values.iter().map(|v| number(*v)));
+        out.push(rec);
+    }
+    if !report.spec.dimensions.is_empty() {
+        // The totals, under the first dimension's column.
+        let width = header_row(report).len() - report.spec.measures.len();
+        let mut rec = vec![String::new(); width];
+        rec[0] = "TOTAL".into();
+        rec.extend(report.report.totals.iter().map(|v| number(*v)));
+        out.push(rec);
+    }
+    out
+}
+
+fn csv_chunk(rows: &[Vec<String>]) -> Bytes {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        // Writing to memory cannot fail.
+        let _ = w.write_record(r);
+    }
+    Bytes::from(w.into_inner().unwrap_or_default())
+}
+
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &ExportQuery,
+    request_id: &str,
+) -> Result<(RequestContext, goalgraph_domain::report::ReportSpec, Option<uuid::Uuid>), Response> {
+    if let Some(token) = &q.link {
+        let link = state.store.find_export_link(token).await.map_err(|e| api_error(e.into()))?;
+        let gone = || api_error(ApiError::NotFound { entity: "download link".into() });
+        let (actor, person) = state
+            .store
+            .refresh_person_actor(link.organization_id, link.person_id, &link.extra_roles)
+            .await
+            .map_err(|e| api_error(e.into()))?
+            .ok_or_else(gone)?;
+        let org = state.store.organization(&actor).await.map_err(|e| api_error(e.into()))?;
+        let ctx = RequestContext {
+            actor,
+            person: Some(person),
+            settings: org.settings,
+            request_id: request_id.into(),
+        };
+        return Ok((ctx, link.spec, Some(link.id)));
+    }
+    let credential = bearer_credential(state, headers).await?;
+    let ctx = resolve_actor(state, &credential, request_id).await.map_err(auth_failure_response)?;
+    let input = parse_input(q.input.as_deref()).map_err(api_error)?;
+    let spec = input.to_spec("input").map_err(api_error)?;
+    Ok((ctx, spec, None))
+}
+
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<ExportQuery>,
+) -> Response {
+    let request_id = request_id(&headers, None);
+    let format = q.format.as_deref().unwrap_or("csv");
+    if format != "csv" {
+        return api_error(ApiError::bad_input("format", "the only format is csv"));
+    }
+    let (ctx, spec, link) = match caller(&state, &headers, &q, &request_id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let run = async {
+        let report = LabeledReport::run(
+            "input",
+            &state.store,
+            &ctx.actor,
+            spec.clone(),
+            &ctx.settings,
+            chrono::Utc::now(),
+        )
+        .await?;
+        // Audited (and a link used up) before a byte leaves.
+        state.store.record_export(&ctx.actor, &spec, format, link).await?;
+        Ok::<_, ApiError>(report)
+    };
+    let report = match goalgraph_persistence::with_request_id(request_id.clone(), run).await {
+        Ok(r) => r,
+        Err(e) => return api_error(e),
+    };
+    let mut all = vec![header_row(&report)];
+    all.extend(records(&report));
+    let chunks: Vec<Result<Bytes, std::io::Error>> =
+        all.chunks(CHUNK_ROWS).map(|c| Ok(csv_chunk(c))).collect();
+    let mut response = Body::from_stream(futures_util::stream::iter(chunks)).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"report.csv\""));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_cell;
+
+    #[test]
+    fn formula_cells_are_escaped() {
+        for (raw, safe) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("Sales", "Sales"),
+            ("", ""),
+        ] {
+            assert_eq!(safe_cell(raw), safe);
+        }
+    }
+}

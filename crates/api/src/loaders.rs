@@ -79,6 +79,8 @@ pub struct Loaders {
     pub forecast_points: Batched<ForecastPointsLoader>,
     pub check_in_history: Batched<CheckInHistoryLoader>,
     pub objective_forecasts: Batched<ObjectiveForecastLoader>,
+    pub objective_numbers_as_of: Batched<ObjectiveAsOfLoader>,
+    pub key_results_as_of: Batched<KeyResultAsOfLoader>,
 }
 
 impl Loaders {
@@ -119,7 +121,9 @@ impl Loaders {
             key_result_kpis: Batched::new(KeyResultKpiLoader(shared.clone()), waves),
             forecast_points: Batched::new(ForecastPointsLoader(shared.clone()), waves),
             check_in_history: Batched::new(CheckInHistoryLoader(shared.clone()), waves),
-            objective_forecasts: Batched::new(ObjectiveForecastLoader(shared), waves),
+            objective_forecasts: Batched::new(ObjectiveForecastLoader(shared.clone()), waves),
+            objective_numbers_as_of: Batched::new(ObjectiveAsOfLoader(shared.clone()), waves),
+            key_results_as_of: Batched::new(KeyResultAsOfLoader(shared), waves),
         }
     }
 }
@@ -162,6 +166,17 @@ pub struct KeyResultKpiLoader(Shared);
 pub struct ForecastPointsLoader(Shared);
 pub struct CheckInHistoryLoader(Shared);
 pub struct ObjectiveForecastLoader(Shared);
+pub struct ObjectiveAsOfLoader(Shared);
+pub struct KeyResultAsOfLoader(Shared);
+
+/// The keys of a batch grouped by their instant: one load per instant.
+fn by_instant<K: Copy>(keys: &[(K, DateTime<Utc>)]) -> HashMap<DateTime<Utc>, Vec<K>> {
+    let mut out: HashMap<DateTime<Utc>, Vec<K>> = HashMap::new();
+    for (k, at) in keys {
+        out.entry(*at).or_default().push(*k);
+    }
+    out
+}
 
 impl Loader<UnitId> for UnitLoader {
     type Value = Unit;
@@ -561,5 +576,43 @@ impl Loader<ObjectiveId> for ObjectiveForecastLoader {
     type Error = ApiError;
     async fn load(&self, keys: &[ObjectiveId]) -> Result<HashMap<ObjectiveId, ObjectiveForecast>, ApiError> {
         Ok(self.0.store.objective_forecasts(self.0.actor.organization_id, keys, &self.0.settings).await?)
+    }
+}
+
+impl Loader<(ObjectiveId, DateTime<Utc>)> for ObjectiveAsOfLoader {
+    type Value = Numbers;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[(ObjectiveId, DateTime<Utc>)],
+    ) -> Result<HashMap<(ObjectiveId, DateTime<Utc>), Numbers>, ApiError> {
+        let mut out = HashMap::new();
+        for (at, ids) in by_instant(keys) {
+            let org = self.0.actor.organization_id;
+            for (id, n) in
+                self.0.store.objective_numbers_at(org, &ids, &self.0.settings, at, Some(at)).await?
+            {
+                out.insert((id, at), n);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<(KeyResultId, DateTime<Utc>)> for KeyResultAsOfLoader {
+    type Value = goalgraph_persistence::KeyResultAsOf;
+    type Error = ApiError;
+    async fn load(
+        &self,
+        keys: &[(KeyResultId, DateTime<Utc>)],
+    ) -> Result<HashMap<(KeyResultId, DateTime<Utc>), Self::Value>, ApiError> {
+        let mut out = HashMap::new();
+        for (at, ids) in by_instant(keys) {
+            let org = self.0.actor.organization_id;
+            for (id, v) in self.0.store.key_results_as_of(org, &ids, &self.0.settings, at).await? {
+                out.insert((id, at), v);
+            }
+        }
+        Ok(out)
     }
 }

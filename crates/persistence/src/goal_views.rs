@@ -25,7 +25,7 @@ pub(crate) fn window(p: &period::Model, settings: &OrganizationSettings) -> Peri
 }
 
 impl Store {
-    async fn periods_of_rows<C: ConnectionTrait>(
+    pub(crate) async fn periods_of_rows<C: ConnectionTrait>(
         &self,
         conn: &C,
         org: OrganizationId,
@@ -89,7 +89,26 @@ impl Store {
         roots: &[ObjectiveId],
         settings: &OrganizationSettings,
     ) -> StoreResult<HashMap<ObjectiveId, TreeGoal>> {
-        let (rows, krs, periods) = self.forest_rows(org, roots).await?;
+        self.goal_forest_at(org, roots, settings, None).await
+    }
+
+    /// [`Self::goal_forest`] with the key results' values as of `at` when
+    /// given (see [`crate::history`]): two statements more.
+    pub async fn goal_forest_at(
+        &self,
+        org: OrganizationId,
+        roots: &[ObjectiveId],
+        settings: &OrganizationSettings,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> StoreResult<HashMap<ObjectiveId, TreeGoal>> {
+        let (rows, mut krs, periods) = self.forest_rows(org, roots).await?;
+        if let Some(at) = at {
+            let windows: HashMap<Uuid, PeriodWindow> = rows
+                .iter()
+                .filter_map(|o| periods.get(&o.period_id).map(|p| (o.id, window(p, settings))))
+                .collect();
+            self.replay_key_results(org, &mut krs, &windows, at).await?;
+        }
         let ids: Vec<Uuid> = rows.iter().map(|o| o.id).collect();
 
         let mut by_objective: HashMap<Uuid, Vec<TreeKeyResult>> = HashMap::new();
@@ -147,7 +166,20 @@ impl Store {
         settings: &OrganizationSettings,
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<HashMap<ObjectiveId, goalgraph_domain::formulas::Numbers>> {
-        let forest = self.goal_forest(org, ids, settings).await?;
+        self.objective_numbers_at(org, ids, settings, now, None).await
+    }
+
+    /// The numbers of objectives at `now`, from the values as of `as_of`
+    /// when given (history: pass the same instant twice).
+    pub async fn objective_numbers_at(
+        &self,
+        org: OrganizationId,
+        ids: &[ObjectiveId],
+        settings: &OrganizationSettings,
+        now: chrono::DateTime<chrono::Utc>,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> StoreResult<HashMap<ObjectiveId, goalgraph_domain::formulas::Numbers>> {
+        let forest = self.goal_forest_at(org, ids, settings, as_of).await?;
         let mut memo = HashMap::new();
         Ok(ids
             .iter()

@@ -19,6 +19,7 @@ mod exports;
 mod generate;
 mod goal_views;
 mod goals;
+mod history;
 mod integrations;
 mod kpis;
 mod live;
@@ -45,6 +46,7 @@ pub use generate::{GenerateOptions, GenerateReport, MIN_PEOPLE, Progress};
 pub use goals::{
     KeyResultPatch, NewKeyResult, NewObjective, ObjectiveFilter, ObjectiveOrder, ObjectivePatch,
 };
+pub use history::KeyResultAsOf;
 pub use integrations::{Integration, KEY_PREFIX};
 pub use kpis::{KpiFilter, KpiPatch, KpiRef, KpiState, NewKpi, Recorded};
 pub use live::{CHANNEL as LIVE_CHANNEL, Delivery, LiveError, LiveHub, Route, Subscription};

@@ -124,6 +124,21 @@ impl ObjectiveNode {
     async fn health(&self, ctx: &Context<'_>) -> ApiResult<Option<Health>> {
         Ok(numbers(ctx, &self.0).await?.and_then(|n| n.health).map(Into::into))
     }
+    /// Its numbers as they stood at `at` (not in the future), replayed from
+    /// the check-ins and KPI points known by then; structure (alignment,
+    /// drivers, weights, targets) is today's.
+    async fn as_of(&self, ctx: &Context<'_>, at: DateTime<Utc>) -> ApiResult<Option<NumbersAsOf>> {
+        let d = data(ctx)?;
+        let at = past_instant(at, d.now)?;
+        let n = d.loaders.objective_numbers_as_of.load_one((self.0.id, at)).await?;
+        Ok(n.map(|numbers| NumbersAsOf {
+            at,
+            numbers,
+            current: None,
+            confidence: None,
+            last_check_in_at: None,
+        }))
+    }
     /// The progress frozen when the period closed.
     async fn score(&self) -> Option<f64> {
         self.0.score
@@ -327,6 +342,21 @@ impl KeyResultNode {
     async fn health(&self, ctx: &Context<'_>) -> ApiResult<Option<Health>> {
         Ok(self.numbers(ctx).await?.and_then(|n| n.health).map(Into::into))
     }
+    /// Its value and numbers as they stood at `at` (not in the future): the
+    /// latest check-in made by then (a linked key result: its KPI's latest
+    /// point in the period known by then), else the start value.
+    async fn as_of(&self, ctx: &Context<'_>, at: DateTime<Utc>) -> ApiResult<Option<NumbersAsOf>> {
+        let d = data(ctx)?;
+        let at = past_instant(at, d.now)?;
+        let v = d.loaders.key_results_as_of.load_one((self.0.id, at)).await?;
+        Ok(v.map(|v| NumbersAsOf {
+            at,
+            numbers: v.numbers,
+            current: Some(v.current),
+            confidence: v.confidence,
+            last_check_in_at: v.last_check_in_at,
+        }))
+    }
     /// The progress frozen when the period closed.
     async fn score(&self) -> Option<f64> {
         self.0.score
@@ -474,5 +504,52 @@ impl CheckInNode {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+}
+
+/// `at` of a history read: not after the request's now.
+fn past_instant(at: DateTime<Utc>, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
+    if at > now {
+        return Err(crate::error::ApiError::bad_input("at", "must not be in the future"));
+    }
+    Ok(at)
+}
+
+/// An objective's or a key result's numbers at an instant of the past.
+pub struct NumbersAsOf {
+    at: DateTime<Utc>,
+    numbers: goalgraph_domain::formulas::Numbers,
+    current: Option<f64>,
+    confidence: Option<f64>,
+    last_check_in_at: Option<DateTime<Utc>>,
+}
+
+#[Object]
+impl NumbersAsOf {
+    /// The instant the numbers held at.
+    async fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+    async fn progress(&self) -> f64 {
+        self.numbers.progress
+    }
+    async fn expected_progress(&self) -> f64 {
+        self.numbers.expected
+    }
+    /// Null for an objective without inputs.
+    async fn health(&self) -> Option<Health> {
+        self.numbers.health.map(Into::into)
+    }
+    /// A key result's value then; null for an objective.
+    async fn current(&self) -> Option<f64> {
+        self.current
+    }
+    /// The confidence of a key result's latest check-in by then.
+    async fn confidence(&self) -> Option<f64> {
+        self.confidence
+    }
+    /// The time of a key result's latest check-in by then.
+    async fn last_check_in_at(&self) -> Option<DateTime<Utc>> {
+        self.last_check_in_at
     }
 }

@@ -14,6 +14,7 @@ mod authz;
 mod batching;
 mod connections;
 mod errors;
+mod history;
 mod internal;
 mod kpi_errors;
 mod kpi_idempotency;
@@ -56,6 +57,7 @@ use errors::{
     bad_user_input_names_the_field, conflict_on_stale_versions_and_duplicate_emails,
     forbidden_for_those_who_may_see_but_not_change, not_found_for_another_tenants_object,
 };
+use history::as_of_replays_the_check_ins_up_to_each_instant;
 use internal::internal_errors_do_not_leak;
 use kpi_errors::{kpi_mutations_name_the_bad_field, single_measurement_names_its_own_field};
 use kpi_idempotency::{measurement_keys_are_scoped_to_the_mutation, measurement_keys_replay_and_conflict};
@@ -101,6 +103,7 @@ use trajectory::{
 use viewer::viewer_and_organization_for_each_role;
 
 goalgraph_testkit::db_tests!(
+    as_of_replays_the_check_ins_up_to_each_instant,
     reports_count_by_hand_and_by_visibility,
     node_refetches_every_type,
     nodes_keep_order_and_null_the_unknown,

@@ -27,12 +27,7 @@ type History = [(&'static str, f64, Option<f64>)];
 
 /// The value then: the latest check-in at or before `t`, else the start 0.
 fn value_at(history: &History, t: DateTime<Utc>) -> (f64, Option<f64>) {
-    history
-        .iter()
-        .filter(|(when, _, _)| at(when) <= t)
-        .last()
-        .map(|(_, v, c)| (*v, *c))
-        .unwrap_or((0.0, None))
+    history.iter().rfind(|(when, _, _)| at(when) <= t).map(|(_, v, c)| (*v, *c)).unwrap_or((0.0, None))
 }
 
 /// The health of an INCREASE key result by the brief's table (gaps 0.10

@@ -16,5 +16,6 @@ pub mod objective_kpi_source;
 pub mod organization;
 pub mod period;
 pub mod person;
+pub mod saved_report;
 pub mod unit;
 pub mod unit_manager;

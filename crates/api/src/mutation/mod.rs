@@ -19,4 +19,5 @@ pub struct Mutation(
     crate::kpis::KpiMutation,
     crate::integrations::IntegrationMutation,
     crate::directory::DirectoryMutation,
+    crate::saved_reports::SavedReportMutation,
 );

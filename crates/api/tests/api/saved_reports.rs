@@ -239,6 +239,11 @@ pub async fn shared_reports_are_read_by_the_tenant_and_private_ones_by_their_own
         expect_error(&bob.gql(DELETE, json!({ "input": { "id": id } })).await, "NOT_FOUND", None);
     }
     let bravo_q1 = bob.ids().await.period("Bravo Q1");
+    // Another tenant's period in a definition answers like a missing one.
+    let foreign = mia.gql(SAVE, save_input("Foreign", false, definition(&bravo_q1))).await;
+    let missing = mia.gql(SAVE, save_input("Foreign", false, definition(&random_id(NodeType::Period)))).await;
+    expect_error(&foreign, "BAD_USER_INPUT", Some("input.definition.filter.periodIds[0]"));
+    assert_eq!(foreign, missing);
     let mut take = save_input("Taken", true, definition(&bravo_q1));
     take["input"]["id"] = shared.clone();
     expect_error(&bob.gql(SAVE, take).await, "NOT_FOUND", None);

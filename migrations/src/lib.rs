@@ -18,7 +18,8 @@ mod m20261122_000004_integrations;
 mod m20261201_000005_live_events;
 mod m20261201_000006_integration_kpis;
 mod m20261201_000007_audit_trail;
-mod m20261202_000009_report_exports;
+mod m20261210_000008_saved_reports;
+mod m20261210_000009_report_exports;
 
 pub struct Migrator;
 
@@ -33,7 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_live_events::Migration),
             Box::new(m20261201_000006_integration_kpis::Migration),
             Box::new(m20261201_000007_audit_trail::Migration),
-            Box::new(m20261202_000009_report_exports::Migration),
+            Box::new(m20261210_000008_saved_reports::Migration),
+            Box::new(m20261210_000009_report_exports::Migration),
         ]
     }
 }

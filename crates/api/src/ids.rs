@@ -21,10 +21,11 @@ pub enum NodeType {
     Kpi,
     Measurement,
     Integration,
+    SavedReport,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 10] = [
+    const ALL: [NodeType; 11] = [
         Self::Organization,
         Self::Unit,
         Self::Person,
@@ -35,6 +36,7 @@ impl NodeType {
         Self::Kpi,
         Self::Measurement,
         Self::Integration,
+        Self::SavedReport,
     ];
 
     /// Its place in [`Self::ALL`]; the exhaustive match makes a new variant
@@ -52,6 +54,7 @@ impl NodeType {
             Self::Kpi => 7,
             Self::Measurement => 8,
             Self::Integration => 9,
+            Self::SavedReport => 10,
         }
     }
 
@@ -72,6 +75,7 @@ impl NodeType {
             Self::Kpi => "Kpi",
             Self::Measurement => "Measurement",
             Self::Integration => "Integration",
+            Self::SavedReport => "SavedReport",
         }
     }
 }

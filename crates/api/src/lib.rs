@@ -21,6 +21,7 @@ mod mutation;
 mod query;
 pub mod reports;
 mod review;
+mod saved_reports;
 mod shared;
 pub mod types;
 pub mod waves;

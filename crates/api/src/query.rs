@@ -23,6 +23,7 @@ pub struct Query(
     crate::audit::AuditQuery,
     crate::review::ReviewQuery,
     crate::reports::ReportQuery,
+    crate::saved_reports::SavedReportQuery,
 );
 
 #[derive(Default)]
@@ -87,6 +88,13 @@ async fn load_nodes(ctx: &Context<'_>, ids: &[ID]) -> ApiResult<Vec<Option<Node>
     let key_results = d.loaders.key_results.load_many(of(NodeType::KeyResult).map(KeyResultId::from)).await?;
     let check_in_ids: Vec<CheckInId> = of(NodeType::CheckIn).map(CheckInId::from).collect();
     let check_ins = d.store.check_ins_by_ids(&d.ctx.actor, &check_in_ids).await?;
+    let saved_report_ids: Vec<goalgraph_domain::SavedReportId> =
+        of(NodeType::SavedReport).map(goalgraph_domain::SavedReportId::from).collect();
+    let saved_reports = if saved_report_ids.is_empty() {
+        Default::default()
+    } else {
+        d.store.saved_reports_by_ids(&d.ctx.actor, &saved_report_ids).await?
+    };
     let kpis = d.loaders.kpis.load_many(of(NodeType::Kpi).map(goalgraph_domain::KpiId::from)).await?;
     let organization = if of(NodeType::Organization).next().is_some() {
         found(d.store.organization(&d.ctx.actor).await)?
@@ -117,6 +125,9 @@ async fn load_nodes(ctx: &Context<'_>, ids: &[ID]) -> ApiResult<Vec<Option<Node>
                 NodeType::Kpi => kpis
                     .get(&goalgraph_domain::KpiId(uuid))
                     .map(|k| Node::Kpi(crate::types::KpiNode(k.clone()))),
+                NodeType::SavedReport => saved_reports
+                    .get(&goalgraph_domain::SavedReportId(uuid))
+                    .map(|r| Node::SavedReport(crate::saved_reports::SavedReportNode(r.clone()))),
                 // Measurements are reached through their KPI; integrations
                 // through `integrations`.
                 NodeType::Measurement | NodeType::Integration => None,

@@ -4,7 +4,7 @@
 //! the CSV export writes.
 
 use crate::context::data;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::ids::{NodeType, decode_id, encode_id};
 use crate::types::enums::{Health, KpiCategory, KpiStatus, ObjectiveKind, ObjectiveStatus};
 use crate::types::{PeriodNode, PersonNode, UnitNode};
@@ -381,11 +381,31 @@ impl ReportQuery {
     /// Aggregates over the objectives, key results, check-ins and KPIs the
     /// caller may see, grouped by the dimensions. Aggregated numbers of a
     /// visible objective (its health) may include hidden inputs, as
-    /// everywhere; hidden objects are never counted or named.
-    async fn report(&self, ctx: &Context<'_>, input: ReportInput) -> ApiResult<LabeledReport> {
+    /// everywhere; hidden objects are never counted or named. Give exactly
+    /// one of `input` (a definition) and `savedReportId` (a saved report the
+    /// caller may read, run over what the caller may see).
+    async fn report(
+        &self,
+        ctx: &Context<'_>,
+        input: Option<ReportInput>,
+        saved_report_id: Option<ID>,
+    ) -> ApiResult<LabeledReport> {
         let d = data(ctx)?;
-        let spec = input.to_spec("input")?;
-        LabeledReport::run("input", &d.store, &d.ctx.actor, spec, &d.ctx.settings, d.now).await
+        let (prefix, spec) = match (input, saved_report_id) {
+            (Some(input), None) => ("input", input.to_spec("input")?),
+            (None, Some(id)) => {
+                let id = decode_id("savedReportId", NodeType::SavedReport, &id)?;
+                ("savedReportId", d.store.saved_report(&d.ctx.actor, id).await?.spec)
+            }
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_input(
+                    "savedReportId",
+                    "give either input or savedReportId, not both",
+                ));
+            }
+            (None, None) => return Err(ApiError::bad_input("input", "give input or savedReportId")),
+        };
+        LabeledReport::run(prefix, &d.store, &d.ctx.actor, spec, &d.ctx.settings, d.now).await
     }
 }
 

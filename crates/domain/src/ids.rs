@@ -57,5 +57,6 @@ id_type!(
     KeyResultId,
     CheckInId,
     KpiId,
-    MeasurementId
+    MeasurementId,
+    SavedReportId
 );

@@ -220,6 +220,13 @@ pub enum Resource {
     AuditTrail {
         organization_id: OrganizationId,
     },
+    /// A saved report definition. `owner` is `None` for one not yet
+    /// created (the question "may I save a report?").
+    SavedReport {
+        organization_id: OrganizationId,
+        owner: Option<PersonId>,
+        shared: bool,
+    },
 }
 
 /// What decides access to a KPI.
@@ -253,7 +260,8 @@ impl Resource {
             | Self::KeyResult { organization_id, .. }
             | Self::Kpi { organization_id, .. }
             | Self::Integration { organization_id }
-            | Self::AuditTrail { organization_id } => organization_id,
+            | Self::AuditTrail { organization_id }
+            | Self::SavedReport { organization_id, .. } => organization_id,
         }
     }
 
@@ -268,6 +276,7 @@ impl Resource {
             Self::Kpi { .. } => "KPI",
             Self::Integration { .. } => "integration",
             Self::AuditTrail { .. } => "audit trail",
+            Self::SavedReport { .. } => "saved report",
         }
     }
 }
@@ -296,6 +305,45 @@ pub fn can_read(actor: &Actor, resource: &Resource) -> bool {
         Resource::Integration { .. } => actor.is_admin(),
         // Who changed what is for ADMIN and HR.
         Resource::AuditTrail { .. } => actor.is_admin_or_hr(),
+        Resource::SavedReport { owner, shared, .. } => can_read_saved_report(actor, *owner, *shared),
+    }
+}
+
+/// A saved report is read by its owner, by every person of the tenant when
+/// shared (a VIEWER included), and by ADMIN and HR always; integrations
+/// have no saved reports. One not yet created hides nothing.
+fn can_read_saved_report(actor: &Actor, owner: Option<PersonId>, shared: bool) -> bool {
+    match owner {
+        None => true,
+        Some(owner) => {
+            actor.is_admin_or_hr() || (actor.is_person() && (shared || actor.person_id() == Some(owner)))
+        }
+    }
+}
+
+/// Which saved reports `savedReports` lists: the person's own and every
+/// shared one. Narrower than [`can_read`] for ADMIN and HR on purpose: they
+/// reach a colleague's private report by its id, but their list stays
+/// theirs. Integrations list none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SavedReportListScope {
+    Nothing,
+    OwnAndShared(PersonId),
+}
+
+impl SavedReportListScope {
+    pub fn allows(&self, owner: PersonId, shared: bool) -> bool {
+        match self {
+            Self::Nothing => false,
+            Self::OwnAndShared(me) => shared || owner == *me,
+        }
+    }
+}
+
+pub fn saved_report_list_scope(actor: &Actor) -> SavedReportListScope {
+    match actor.person_id() {
+        Some(me) => SavedReportListScope::OwnAndShared(me),
+        None => SavedReportListScope::Nothing,
     }
 }
 
@@ -517,6 +565,16 @@ fn can_change(actor: &Actor, action: Action, resource: &Resource) -> bool {
         (Resource::Integration { .. }, _) => actor.is_admin(),
         // Append-only: events are written by the commands themselves.
         (Resource::AuditTrail { .. }, _) => false,
+        // Any person may save a report (it needs a person as its owner).
+        (Resource::SavedReport { .. }, Action::Create) => actor.is_person(),
+        // Its owner and ADMIN change or delete it; sharing lets others
+        // read and run it, never change it.
+        (Resource::SavedReport { owner, .. }, Action::Update | Action::Delete) => {
+            actor.is_admin() || (owner.is_some() && actor.person_id() == *owner)
+        }
+        (Resource::SavedReport { .. }, Action::ClosePeriod | Action::CheckIn | Action::RecordMeasurement) => {
+            false
+        }
     }
 }
 
@@ -845,6 +903,13 @@ mod tests {
             };
             resources.push(Resource::Kpi { organization_id: t.org, kpi });
         }
+        for shared in [false, true] {
+            resources.push(Resource::SavedReport {
+                organization_id: t.org,
+                owner: owner.person_id(),
+                shared,
+            });
+        }
         for actor in &actors {
             for resource in &resources {
                 let read = outcome(authorize(actor, Action::Read, resource));
@@ -941,6 +1006,77 @@ mod tests {
                     can_read(&actor, &kpi(sensitive)),
                     "{who}: scope vs decision (sensitive {sensitive})"
                 );
+            }
+        }
+    }
+
+    /// Hand-written from issue 9: a saved report is read by its owner, by
+    /// everyone in the tenant when shared, by ADMIN and HR always; changed
+    /// and deleted by its owner and ADMIN; created by any person.
+    #[test]
+    fn saved_report_table() {
+        let t = tree();
+        let owner = placed(&t, t.east, &[Role::Member], &[]);
+        let report =
+            |shared| Resource::SavedReport { organization_id: t.org, owner: owner.person_id(), shared };
+        let new = Resource::SavedReport { organization_id: t.org, owner: None, shared: false };
+        let mut stranger = placed(&t, t.east, &[Role::Admin], &[]);
+        stranger.organization_id = OrganizationId::new();
+        let actors: Vec<(&str, Actor, [&str; 6])> = vec![
+            // read private, update private, read shared, update shared, delete shared, create
+            ("owner", owner.clone(), ["ok", "ok", "ok", "ok", "ok", "ok"]),
+            (
+                "teammate",
+                placed(&t, t.east, &[Role::Member], &[]),
+                ["not_found", "not_found", "ok", "forbidden", "forbidden", "ok"],
+            ),
+            (
+                "viewer",
+                placed(&t, t.west, &[Role::Viewer], &[]),
+                ["not_found", "not_found", "ok", "forbidden", "forbidden", "ok"],
+            ),
+            (
+                "line manager",
+                placed(&t, t.sales, &[Role::Manager], &[t.sales]),
+                ["not_found", "not_found", "ok", "forbidden", "forbidden", "ok"],
+            ),
+            (
+                "hr",
+                placed(&t, t.company, &[Role::Hr], &[]),
+                ["ok", "forbidden", "ok", "forbidden", "forbidden", "ok"],
+            ),
+            ("admin", placed(&t, t.company, &[Role::Admin], &[]), ["ok", "ok", "ok", "ok", "ok", "ok"]),
+            (
+                "integration with every scope",
+                integration(t.org, &Scope::ALL),
+                ["not_found", "not_found", "not_found", "not_found", "not_found", "forbidden"],
+            ),
+            ("other tenant's admin", stranger, ["not_found"; 6]),
+        ];
+        for (who, actor, want) in actors {
+            let got = [
+                outcome(authorize(&actor, Action::Read, &report(false))),
+                outcome(authorize(&actor, Action::Update, &report(false))),
+                outcome(authorize(&actor, Action::Read, &report(true))),
+                outcome(authorize(&actor, Action::Update, &report(true))),
+                outcome(authorize(&actor, Action::Delete, &report(true))),
+                outcome(authorize(&actor, Action::Create, &new)),
+            ];
+            assert_eq!(got, want, "{who}");
+            // Within the tenant (the store filters by it), the list shows
+            // the own and the shared ones, all of them readable.
+            if actor.organization_id != t.org {
+                continue;
+            }
+            let owner_id = owner.person_id().unwrap_or_default();
+            for shared in [false, true] {
+                let listed = saved_report_list_scope(&actor).allows(owner_id, shared);
+                if listed {
+                    assert!(can_read(&actor, &report(shared)), "{who}: lists what it cannot read");
+                }
+                let own_or_shared =
+                    actor.person_id().is_some() && (shared || actor.person_id() == Some(owner_id));
+                assert_eq!(listed, own_or_shared, "{who}: list, shared {shared}");
             }
         }
     }

@@ -17,7 +17,8 @@ use crate::formulas::Health;
 use crate::kpi::{KpiCategory, KpiStatus};
 use crate::okr::{ObjectiveKind, ObjectiveStatus};
 use crate::text_enum::string_enum;
-use crate::{PeriodId, PersonId, UnitId};
+use crate::{OrganizationId, PeriodId, PersonId, SavedReportId, UnitId};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -180,6 +181,22 @@ impl ReportSpec {
         }
         Ok(())
     }
+}
+
+/// A report definition kept under a name by the person who owns it, for
+/// themselves or (`shared`) for everyone in the tenant. Running it always
+/// counts what the reader may see, never what the owner may.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedReport {
+    pub id: SavedReportId,
+    pub organization_id: OrganizationId,
+    pub owner_id: PersonId,
+    pub name: String,
+    pub spec: ReportSpec,
+    pub shared: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// One dimension value of a row. `Absent` is the empty value: no owner

@@ -25,6 +25,7 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
     ("uq_units_external_id", "units.external_id", "externalId"),
     ("uq_units_one_company", "units.organization_id", "kind"),
     ("organizations_slug_key", "organizations.slug", "slug"),
+    ("uq_saved_reports_owner_name", "saved_reports.name", "name"),
 ];
 
 impl From<DbErr> for StoreError {

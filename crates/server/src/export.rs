@@ -2,8 +2,9 @@
 //! response in chunks as the rows are turned into text.
 //!
 //! Two ways in: with the caller's bearer credential and the report
-//! definition as the `input` parameter (the JSON of a `ReportInput`), or
-//! with a one-time `link` from `createReportExportLink` and no header at
+//! definition as the `input` parameter (the JSON of a `ReportInput`) or a
+//! `savedReportId` (run with the caller's own visibility), or with a
+//! one-time `link` from `createReportExportLink` and no header at
 //! all (a browser link). Each export is audited (`exportReport`); a link
 //! is used up by its export. Text cells a spreadsheet would run as a
 //! formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return)
@@ -17,6 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use goalgraph_api::context::RequestContext;
 use goalgraph_api::error::ApiError;
+use goalgraph_api::ids::{NodeType, decode_id};
 use goalgraph_api::reports::{LabeledReport, ReportInput};
 use goalgraph_domain::report::ReportDimension;
 use std::sync::Arc;
@@ -28,6 +30,8 @@ const CHUNK_ROWS: usize = 512;
 pub struct ExportQuery {
     format: Option<String>,
     input: Option<String>,
+    #[serde(rename = "savedReportId")]
+    saved_report_id: Option<String>,
     link: Option<String>,
 }
 
@@ -50,7 +54,8 @@ fn api_error(err: ApiError) -> Response {
 }
 
 fn parse_input(raw: Option<&str>) -> Result<ReportInput, ApiError> {
-    let raw = raw.ok_or_else(|| ApiError::bad_input("input", "give the report as input, or a link"))?;
+    let raw = raw
+        .ok_or_else(|| ApiError::bad_input("input", "give the report as input, a savedReportId or a link"))?;
     let json: serde_json::Value =
         serde_json::from_str(raw).map_err(|e| ApiError::bad_input("input", format!("not JSON: {e}")))?;
     let value =
@@ -145,8 +150,22 @@ async fn caller(
     }
     let credential = bearer_credential(state, headers).await?;
     let ctx = resolve_actor(state, &credential, request_id).await.map_err(auth_failure_response)?;
-    let input = parse_input(q.input.as_deref()).map_err(api_error)?;
-    let spec = input.to_spec("input").map_err(api_error)?;
+    let spec = match (&q.input, &q.saved_report_id) {
+        (Some(_), Some(_)) => {
+            Err(ApiError::bad_input("savedReportId", "give either input or savedReportId, not both"))
+        }
+        (None, Some(id)) => {
+            let id = decode_id("savedReportId", NodeType::SavedReport, &async_graphql::ID(id.clone()));
+            match id {
+                Ok(id) => {
+                    state.store.saved_report(&ctx.actor, id).await.map(|r| r.spec).map_err(ApiError::from)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        (input, None) => parse_input(input.as_deref()).and_then(|i| i.to_spec("input")),
+    }
+    .map_err(api_error)?;
     Ok((ctx, spec, None))
 }
 

@@ -84,6 +84,23 @@ pub async fn reports_export_as_csv_with_a_token_or_a_one_time_link(db: TestDb) {
         get(Some(&member), vec![("format", "xlsx".into()), ("input", input.to_string())]).await.unwrap();
     assert_eq!(res.status(), 400);
 
+    // A saved report, shared by the admin, exports with the member's view.
+    let saved = server
+        .gql_ok(
+            &admin,
+            "mutation($d: ReportInput!) { saveReport(input: { name: \"By unit\", definition: $d, shared: true }) { savedReport { id } } }",
+            json!({ "d": input }),
+        )
+        .await["saveReport"]["savedReport"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = get(Some(&member), vec![("savedReportId", saved.clone())]).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), member_body, "the saved report, as the member sees it");
+    let res = get(Some(&member), vec![("savedReportId", saved), ("input", input.to_string())]).await.unwrap();
+    assert_eq!(res.status(), 400, "input or a saved report, not both");
+
     // A one-time link: the member's own view, without any header, once.
     let link = server.gql_ok(&member, LINK, json!({ "r": input })).await["createReportExportLink"].clone();
     let url = link["url"].as_str().unwrap().to_owned();
@@ -107,7 +124,7 @@ pub async fn reports_export_as_csv_with_a_token_or_a_one_time_link(db: TestDb) {
             json!({}),
         )
         .await;
-    assert_eq!(trail["auditEvents"]["totalCount"], json!(3), "{trail}");
+    assert_eq!(trail["auditEvents"]["totalCount"], json!(4), "{trail}");
     let member_id = server.gql_ok(&member, "{ viewer { id } }", json!({})).await["viewer"]["id"].clone();
     let by: Vec<Value> = trail["auditEvents"]["edges"]
         .as_array()
@@ -115,7 +132,7 @@ pub async fn reports_export_as_csv_with_a_token_or_a_one_time_link(db: TestDb) {
         .iter()
         .map(|e| e["node"]["actorId"].clone())
         .collect();
-    assert_eq!(by.iter().filter(|a| **a == member_id).count(), 2, "the member's two exports: {trail}");
+    assert_eq!(by.iter().filter(|a| **a == member_id).count(), 3, "the member's three exports: {trail}");
     assert_eq!(by.iter().filter(|a| **a == trail["viewer"]["id"]).count(), 1, "the admin's one: {trail}");
     let issued = server
         .gql_ok(

@@ -20,4 +20,5 @@ pub struct Mutation(
     crate::integrations::IntegrationMutation,
     crate::directory::DirectoryMutation,
     crate::reports::ReportMutation,
+    crate::saved_reports::SavedReportMutation,
 );

@@ -18,4 +18,5 @@ pub enum Node {
     KeyResult(KeyResultNode),
     CheckIn(CheckInNode),
     Kpi(KpiNode),
+    SavedReport(crate::saved_reports::SavedReportNode),
 }

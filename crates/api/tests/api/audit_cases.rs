@@ -756,6 +756,63 @@ pub async fn every_mutation_has_an_audit_case(db: goalgraph_testkit::TestDb) {
         .await;
     assert!(revoked["after"]["revoked_at"].is_string(), "{revoked:#}");
 
+    // Saved reports: created, replaced and deleted by saveReport and
+    // deleteSavedReport.
+    let report_sel = "savedReport { id }";
+    let saved = trail
+        .created(
+            &admin,
+            call(
+                "saveReport",
+                "SaveReportInput",
+                report_sel,
+                json!({ "name": "Audit report", "definition": { "measures": ["OBJECTIVE_COUNT"] } }),
+            ),
+            ("SavedReport", "savedReport"),
+            json!({ "name": "Audit report", "shared": false, "owner_id": uuid(&me), "version": 1 }),
+        )
+        .await;
+    let saved = saved["savedReport"]["id"].clone();
+    let event = trail
+        .updated(
+            &admin,
+            call(
+                "saveReport",
+                "SaveReportInput",
+                report_sel,
+                json!({ "id": saved, "name": "Audit report 2", "shared": true, "expectedVersion": 1,
+                        "definition": { "measures": ["OBJECTIVE_COUNT", "KPI_COUNT"] } }),
+            ),
+            ("SavedReport", "savedReport"),
+            json!({ "name": "Audit report", "shared": false, "version": 1 }),
+            json!({ "name": "Audit report 2", "shared": true, "version": 2 }),
+        )
+        .await;
+    assert!(event["after"]["definition"].as_str().is_some_and(|d| d.contains("KPI_COUNT")), "{event:#}");
+    // A stale version leaves nothing.
+    trail
+        .refused(
+            &admin,
+            call(
+                "saveReport",
+                "SaveReportInput",
+                report_sel,
+                json!({ "id": saved, "name": "Audit report 3", "expectedVersion": 1,
+                        "definition": { "measures": ["OBJECTIVE_COUNT"] } }),
+            ),
+            "CONFLICT",
+        )
+        .await;
+    trail
+        .check(
+            &admin,
+            call("deleteSavedReport", "DeleteSavedReportInput", "deletedId", json!({ "id": saved })),
+            |p| {
+                want("SavedReport", &p["deletedId"]).before(json!({ "name": "Audit report 2", "version": 2 }))
+            },
+        )
+        .await;
+
     // Ownership, the organization and the period's close.
     trail
         .check(

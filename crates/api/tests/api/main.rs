@@ -32,6 +32,7 @@ mod okr_support;
 mod okr_visibility;
 mod reports;
 mod review;
+mod saved_reports;
 mod sdl;
 mod support;
 mod tenancy;
@@ -92,6 +93,11 @@ use okr_visibility::{
 };
 use reports::reports_count_by_hand_and_by_visibility;
 use review::period_review_counts_what_the_reader_may_see;
+use saved_reports::{
+    a_saved_reports_result_counts_what_the_reader_may_see,
+    saved_reports_are_saved_listed_changed_and_deleted,
+    shared_reports_are_read_by_the_tenant_and_private_ones_by_their_owner,
+};
 use tenancy::{
     lists_hold_only_the_tenants_own_rows, mutations_with_other_tenants_ids_write_nothing,
     nested_fields_stay_in_the_tenant,
@@ -160,4 +166,7 @@ goalgraph_testkit::db_tests!(
     progress_series_buckets_follow_the_time_zone,
     forecasts_and_series_of_a_list_are_batched,
     period_review_counts_what_the_reader_may_see,
+    saved_reports_are_saved_listed_changed_and_deleted,
+    shared_reports_are_read_by_the_tenant_and_private_ones_by_their_owner,
+    a_saved_reports_result_counts_what_the_reader_may_see,
 );

@@ -17,5 +17,6 @@ pub mod organization;
 pub mod period;
 pub mod person;
 pub mod report_export;
+pub mod saved_report;
 pub mod unit;
 pub mod unit_manager;

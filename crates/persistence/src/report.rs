@@ -199,6 +199,19 @@ fn dimension_value(row: &QueryResult, i: usize, d: ReportDimension) -> StoreResu
     Ok(v.unwrap_or(DimensionValue::Absent))
 }
 
+/// The dimension values `d0`, `d1` … of a result row.
+fn dimension_values(row: &QueryResult, dimensions: &[ReportDimension]) -> StoreResult<Vec<DimensionValue>> {
+    dimensions.iter().enumerate().map(|(i, d)| dimension_value(row, i, *d)).collect()
+}
+
+/// The `d0, d1 …` select list and the GROUP BY clause of dimension
+/// expressions (empty without dimensions: one row of totals).
+fn grouping(exprs: &[&str]) -> (String, String) {
+    let select = exprs.iter().enumerate().map(|(i, e)| format!("{e} AS d{i}, ")).collect();
+    let group = if exprs.is_empty() { String::new() } else { format!(" GROUP BY {}", exprs.join(", ")) };
+    (select, group)
+}
+
 /// A stable order for rows: by each dimension's text.
 fn sort_key(values: &[DimensionValue]) -> Vec<String> {
     values
@@ -427,8 +440,7 @@ impl Store {
                 ReportDimension::KpiCategory | ReportDimension::KpiStatus => "NULL",
             })
             .collect();
-        let select_dims: String =
-            dim_exprs.iter().enumerate().map(|(i, e)| format!("{e} AS d{i}, ")).collect();
+        let (select_dims, group_by) = grouping(&dim_exprs);
         let health_join = if wants_health { " LEFT JOIN health h ON h.id = f.id" } else { "" };
         let (ci_join, ci_sum) = if wants_check_ins {
             (" LEFT JOIN ci ON ci.objective_id = f.id", "SUM(COALESCE(ci.n, 0))")
@@ -444,8 +456,6 @@ impl Store {
             "CAST(0 AS BIGINT) AS with_health, CAST(0 AS BIGINT) AS on_track, \
              CAST(0 AS BIGINT) AS at_risk, CAST(0 AS BIGINT) AS off_track"
         };
-        let group_by =
-            if dim_exprs.is_empty() { String::new() } else { format!(" GROUP BY {}", dim_exprs.join(", ")) };
         let sql = format!(
             "WITH RECURSIVE {} \
              SELECT {select_dims}CAST(COUNT(*) AS BIGINT) AS objectives, SUM(f.progress) AS progress_sum, \
@@ -458,11 +468,7 @@ impl Store {
         let rows = self.db.query_all_raw(stmt(q.backend, &sql, q.values)).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let dims = dimensions
-                .iter()
-                .enumerate()
-                .map(|(i, d)| dimension_value(&row, i, *d))
-                .collect::<StoreResult<Vec<_>>>()?;
+            let dims = dimension_values(&row, dimensions)?;
             out.push((
                 dims,
                 OkrSums {
@@ -573,10 +579,7 @@ impl Store {
                 _ => "NULL",
             })
             .collect();
-        let select_dims: String =
-            dim_exprs.iter().enumerate().map(|(i, e)| format!("{e} AS d{i}, ")).collect();
-        let group_by =
-            if dim_exprs.is_empty() { String::new() } else { format!(" GROUP BY {}", dim_exprs.join(", ")) };
+        let (select_dims, group_by) = grouping(&dim_exprs);
         let since = q.epoch("s.since");
         let sql = format!(
             "WITH RECURSIVE {} SELECT {select_dims}CAST(COUNT(*) AS BIGINT) AS kpis, \
@@ -591,11 +594,7 @@ impl Store {
         let rows = self.db.query_all_raw(stmt(q.backend, &sql, q.values)).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let dims = dimensions
-                .iter()
-                .enumerate()
-                .map(|(i, d)| dimension_value(&row, i, *d))
-                .collect::<StoreResult<Vec<_>>>()?;
+            let dims = dimension_values(&row, dimensions)?;
             let out_of_range = u64_of(&row, "out_of_range")?;
             let since_sum = f64_of(&row, "since_sum")?;
             out.push((

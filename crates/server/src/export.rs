@@ -16,6 +16,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use goalgraph_api::context::RequestContext;
 use goalgraph_api::error::ApiError;
 use goalgraph_api::ids::{NodeType, decode_id};
@@ -91,28 +92,47 @@ fn header_row(report: &LabeledReport) -> Vec<String> {
     out
 }
 
-fn records(report: &LabeledReport) -> Vec<Vec<String>> {
-    let mut out = Vec::with_capacity(report.report.rows.len() + 1);
-    for row in &report.report.rows {
-        let mut rec = Vec::new();
-        for (d, v) in report.spec.dimensions.iter().zip(&row.dimensions) {
-            rec.push(safe_cell(&report.label(v).unwrap_or_default()));
-            if matches!(d, ReportDimension::Period | ReportDimension::Unit | ReportDimension::Owner) {
-                rec.push(safe_cell(&LabeledReport::key(v).unwrap_or_default()));
-            }
+/// One row's record: labels (and ids) of its dimensions, then its values.
+fn record(report: &LabeledReport, row: &goalgraph_domain::report::ReportRow) -> Vec<String> {
+    let mut rec = Vec::new();
+    for (d, v) in report.spec.dimensions.iter().zip(&row.dimensions) {
+        rec.push(safe_cell(&report.label(v).unwrap_or_default()));
+        if matches!(d, ReportDimension::Period | ReportDimension::Unit | ReportDimension::Owner) {
+            rec.push(safe_cell(&LabeledReport::key(v).unwrap_or_default()));
         }
-        rec.extend(row.values.iter().map(|v| number(*v)));
-        out.push(rec);
     }
-    if !report.spec.dimensions.is_empty() {
-        // The totals, under the first dimension's column.
-        let width = header_row(report).len() - report.spec.measures.len();
-        let mut rec = vec![String::new(); width];
-        rec[0] = "TOTAL".into();
-        rec.extend(report.report.totals.iter().map(|v| number(*v)));
-        out.push(rec);
+    rec.extend(row.values.iter().map(|v| number(*v)));
+    rec
+}
+
+/// The totals, `TOTAL` under the first dimension's column; none without
+/// dimensions (the one row is the totals).
+fn totals_record(report: &LabeledReport) -> Option<Vec<String>> {
+    if report.spec.dimensions.is_empty() {
+        return None;
     }
-    out
+    let width = header_row(report).len() - report.spec.measures.len();
+    let mut rec = vec![String::new(); width];
+    rec[0] = "TOTAL".into();
+    rec.extend(report.report.totals.iter().map(|v| number(*v)));
+    Some(rec)
+}
+
+/// Chunk `i` of the body: the header first, rows by [`CHUNK_ROWS`], the
+/// totals last; each is turned into text only when the body asks for it.
+fn body_chunk(report: &LabeledReport, i: usize) -> Bytes {
+    let rows = &report.report.rows;
+    let row_chunks = rows.len().div_ceil(CHUNK_ROWS);
+    let mut recs = Vec::new();
+    if i == 0 {
+        recs.push(header_row(report));
+    }
+    if i < row_chunks {
+        recs.extend(rows.iter().skip(i * CHUNK_ROWS).take(CHUNK_ROWS).map(|r| record(report, r)));
+    } else {
+        recs.extend(totals_record(report));
+    }
+    csv_chunk(&recs)
 }
 
 fn csv_chunk(rows: &[Vec<String>]) -> Bytes {
@@ -201,11 +221,11 @@ pub async fn export(
         Ok(r) => r,
         Err(e) => return api_error(e),
     };
-    let mut all = vec![header_row(&report)];
-    all.extend(records(&report));
-    let chunks: Vec<Result<Bytes, std::io::Error>> =
-        all.chunks(CHUNK_ROWS).map(|c| Ok(csv_chunk(c))).collect();
-    let mut response = Body::from_stream(futures_util::stream::iter(chunks)).into_response();
+    let chunks = report.report.rows.len().div_ceil(CHUNK_ROWS) + 1;
+    let report = Arc::new(report);
+    let body =
+        futures_util::stream::iter(0..chunks).map(move |i| Ok::<_, std::io::Error>(body_chunk(&report, i)));
+    let mut response = Body::from_stream(body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"report.csv\""));

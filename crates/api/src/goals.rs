@@ -9,6 +9,7 @@ use crate::types::goal::GoalOwner;
 use crate::types::{CheckInNode, KeyResultNode, ObjectiveNode, PeriodNode, PersonNode, UnitNode};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
 use goalgraph_domain::insights::{Insight, InsightKind as DomainInsightKind};
 use goalgraph_domain::okr::Owner;
 use goalgraph_domain::{KeyResultId, ObjectiveId, PeriodId, PersonId, UnitId};
@@ -57,6 +58,8 @@ pub struct AlignmentRow {
     pub depth: u32,
     /// The nearest visible ancestor.
     pub parent_id: Option<ID>,
+    /// With the tree's `asOf`: the objective's numbers at that instant.
+    pub as_of: Option<crate::types::goal::NumbersAsOf>,
 }
 
 /// Extra fields of the alignment tree.
@@ -267,8 +270,19 @@ impl GoalQuery {
         max_depth: Option<u32>,
         first: Option<i32>,
         after: Option<String>,
+        #[graphql(
+            desc = "Each row's `asOf` then holds the objective's numbers at this instant (not in the future), \
+                          replayed from the check-ins known by then; the tree itself is today's."
+        )]
+        as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<Connection<String, AlignmentRow, AlignmentFields>> {
         let d = data(ctx)?;
+        let as_of = as_of
+            .map(|t| {
+                crate::types::goal::past_instant(t, d.now)
+                    .map_err(|_| ApiError::bad_input("asOf", "must not be in the future"))
+            })
+            .transpose()?;
         let period: PeriodId = decode_id("periodId", NodeType::Period, &period_id)?;
         let root = opt_id::<ObjectiveId>("rootObjectiveId", NodeType::Objective, &root_objective_id)?;
         let args = connection::page_args(ctx, first, None)?;
@@ -282,6 +296,20 @@ impl GoalQuery {
         let (rows, total, hidden) =
             d.store.alignment_page(&d.ctx.actor, period, root, max_depth, offset, first).await?;
         let end = offset + rows.len();
+        let mut history = match as_of {
+            Some(at) => {
+                let ids: Vec<ObjectiveId> = rows.iter().map(|(_, o)| o.id).collect();
+                let numbers = d
+                    .store
+                    .objective_numbers_at(d.ctx.actor.organization_id, &ids, &d.ctx.settings, at, Some(at))
+                    .await?;
+                numbers
+                    .into_iter()
+                    .map(|(id, n)| (id, crate::types::goal::NumbersAsOf::objective(at, n)))
+                    .collect()
+            }
+            None => std::collections::HashMap::new(),
+        };
         let mut conn = Connection::with_additional_fields(
             offset > 0,
             end < total,
@@ -294,6 +322,7 @@ impl GoalQuery {
                 Edge::new(
                     crate::ids::encode_offset_cursor(offset + k),
                     AlignmentRow {
+                        as_of: history.remove(&objective.id),
                         objective: ObjectiveNode(objective),
                         depth: row.depth,
                         parent_id: row.parent.map(|p| encode_id(NodeType::Objective, p.0)),

@@ -508,7 +508,7 @@ impl CheckInNode {
 }
 
 /// `at` of a history read: not after the request's now.
-fn past_instant(at: DateTime<Utc>, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
+pub(crate) fn past_instant(at: DateTime<Utc>, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
     if at > now {
         return Err(crate::error::ApiError::bad_input("at", "must not be in the future"));
     }
@@ -522,6 +522,13 @@ pub struct NumbersAsOf {
     current: Option<f64>,
     confidence: Option<f64>,
     last_check_in_at: Option<DateTime<Utc>>,
+}
+
+impl NumbersAsOf {
+    /// An objective's numbers at `at`.
+    pub(crate) fn objective(at: DateTime<Utc>, numbers: goalgraph_domain::formulas::Numbers) -> Self {
+        Self { at, numbers, current: None, confidence: None, last_check_in_at: None }
+    }
 }
 
 #[Object]

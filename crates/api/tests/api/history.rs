@@ -1,4 +1,4 @@
-//! `asOf` of objectives and key results: at several instants the numbers
+//! `asOf` of objectives, key results and the alignment tree: at several instants the numbers
 //! equal a replay, by hand, of the check-ins made up to each instant (the
 //! latest one sets the value; progress, expected progress, health and the
 //! rollup follow the product brief's formulas); today's `asOf` equals the
@@ -130,6 +130,22 @@ pub async fn as_of_replays_the_check_ins_up_to_each_instant(db: TestDb) {
         // The parent has no key results: the average of its one child.
         let up = admin.ok(AS_OF, json!({ "id": parent, "at": t })).await["node"]["asOf"].clone();
         close(&up["progress"], progress, &format!("{t}: parent"));
+        // The alignment tree as of then: both rows, the same numbers.
+        let tree = admin
+            .ok(
+                "query($p: ID!, $at: DateTime!) { alignmentTree(periodId: $p, asOf: $at) {
+                    edges { node { objective { title } asOf { at progress health } } } } }",
+                json!({ "p": winter, "at": t }),
+            )
+            .await;
+        let edges = tree["alignmentTree"]["edges"].as_array().unwrap().clone();
+        assert_eq!(edges.len(), 2, "{tree}");
+        for e in &edges {
+            close(&e["node"]["asOf"]["progress"], progress, &format!("{t}: tree row {e}"));
+            assert_eq!(e["node"]["asOf"]["at"].as_str().map(at), Some(when), "{e}");
+        }
+        let child_row = edges.iter().find(|e| e["node"]["objective"]["title"] == "Child").unwrap();
+        assert_eq!(child_row["node"]["asOf"]["health"], worst, "{t}");
     }
     // Today's asOf is what is stored (positive control of the replay).
     let now = Utc::now().to_rfc3339();
@@ -139,10 +155,25 @@ pub async fn as_of_replays_the_check_ins_up_to_each_instant(db: TestDb) {
     }
     let node = admin.ok(AS_OF, json!({ "id": a, "at": now })).await["node"].clone();
     close(&node["current"], 70.0, "stored value");
+    // Without asOf the rows carry none.
+    let tree = admin
+        .ok(
+            "query($p: ID!) { alignmentTree(periodId: $p) { edges { node { asOf { at } } } } }",
+            json!({ "p": winter }),
+        )
+        .await;
+    assert!(tree["alignmentTree"]["edges"][0]["node"]["asOf"].is_null(), "{tree}");
     // The future is refused, naming the field.
     let future = (Utc::now() + chrono::Duration::days(1)).to_rfc3339();
     let err = admin.gql(AS_OF, json!({ "id": a, "at": future })).await;
     expect_error(&err, "BAD_USER_INPUT", Some("at"));
+    let err = admin
+        .gql(
+            "query($p: ID!, $at: DateTime!) { alignmentTree(periodId: $p, asOf: $at) { totalCount } }",
+            json!({ "p": winter, "at": future }),
+        )
+        .await;
+    expect_error(&err, "BAD_USER_INPUT", Some("asOf"));
     // Hidden objects stay hidden, as of any date: another tenant gets null.
     let b_admin = w.b_admin().await;
     let other = b_admin.ok(AS_OF, json!({ "id": objective, "at": "2026-02-10T00:00:00Z" })).await;

@@ -181,6 +181,8 @@ fn opt_id<T: From<uuid::Uuid>>(field: &str, node: NodeType, id: &Option<ID>) -> 
     id.as_ref().map(|i| decode_id::<T>(field, node, i)).transpose()
 }
 
+// A GraphQL field's arguments are its resolver's: alignmentTree has seven.
+#[allow(clippy::too_many_arguments)]
 #[Object]
 impl GoalQuery {
     /// Objectives the caller may see.

@@ -26,7 +26,6 @@ use directory::a_directory_integration_syncs_people_who_then_sign_in;
 use errors::internal_errors_name_only_the_request_id;
 use hardening::{
     a_request_past_its_time_budget_is_cancelled_and_commits_nothing, bad_input_is_refused_before_any_sql,
-    failed_authentication_and_authorization_are_counted_and_logged_without_secrets,
     introspection_and_suggestions_switch_off, only_trusted_documents_run_when_an_allowlist_is_set,
     rate_limits_charge_the_query_cost_per_actor_and_per_tenant,
     the_limits_apply_over_websocket_before_any_sql, tls_serves_https_and_wss,
@@ -111,7 +110,6 @@ goalgraph_testkit::db_tests!(
     only_trusted_documents_run_when_an_allowlist_is_set,
     a_request_past_its_time_budget_is_cancelled_and_commits_nothing,
     rate_limits_charge_the_query_cost_per_actor_and_per_tenant,
-    failed_authentication_and_authorization_are_counted_and_logged_without_secrets,
     tls_serves_https_and_wss,
 );
 

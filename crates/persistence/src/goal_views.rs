@@ -24,6 +24,22 @@ pub(crate) fn window(p: &period::Model, settings: &OrganizationSettings) -> Peri
     PeriodWindow::new(p.start_date, p.end_date, settings.time_zone.tz())
 }
 
+/// The not-cancelled children of each objective among `rows`, as a goal
+/// tree counts them.
+pub(crate) fn aligned_children(rows: &[objective::Model]) -> HashMap<Uuid, Vec<ObjectiveId>> {
+    let present: HashSet<Uuid> = rows.iter().map(|o| o.id).collect();
+    let mut children: HashMap<Uuid, Vec<ObjectiveId>> = HashMap::new();
+    for o in rows {
+        if let Some(parent) = o.parent_id
+            && present.contains(&parent)
+            && o.status != ObjectiveStatus::Cancelled.as_str()
+        {
+            children.entry(parent).or_default().push(ObjectiveId(o.id));
+        }
+    }
+    children
+}
+
 impl Store {
     pub(crate) async fn periods_of_rows<C: ConnectionTrait>(
         &self,
@@ -109,7 +125,6 @@ impl Store {
                 .collect();
             self.replay_key_results(org, &mut krs, &windows, at).await?;
         }
-        let ids: Vec<Uuid> = rows.iter().map(|o| o.id).collect();
 
         let mut by_objective: HashMap<Uuid, Vec<TreeKeyResult>> = HashMap::new();
         for k in krs {
@@ -124,16 +139,7 @@ impl Store {
                 confidence: k.confidence,
             });
         }
-        let present: HashSet<Uuid> = ids.iter().copied().collect();
-        let mut children: HashMap<Uuid, Vec<ObjectiveId>> = HashMap::new();
-        for o in &rows {
-            if let Some(parent) = o.parent_id
-                && present.contains(&parent)
-                && o.status != ObjectiveStatus::Cancelled.as_str()
-            {
-                children.entry(parent).or_default().push(ObjectiveId(o.id));
-            }
-        }
+        let mut children = aligned_children(&rows);
         let mut out = HashMap::new();
         for o in rows {
             let p =

@@ -8,7 +8,7 @@ use crate::store::Store;
 use chrono::{DateTime, Utc};
 use goalgraph_domain::formulas::PeriodWindow;
 use goalgraph_domain::kpi::Point;
-use goalgraph_domain::okr::{Measure, ObjectiveKind, ObjectiveStatus};
+use goalgraph_domain::okr::{Measure, ObjectiveKind};
 use goalgraph_domain::settings::OrganizationSettings;
 use goalgraph_domain::trajectory::{
     FORECAST_POINTS, ForecastGoal, ForecastKeyResult, ObjectiveForecast, key_result_forecast,
@@ -16,7 +16,7 @@ use goalgraph_domain::trajectory::{
 };
 use goalgraph_domain::{KeyResultId, ObjectiveId, OrganizationId};
 use sea_orm::ConnectionTrait;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 impl Store {
@@ -126,16 +126,7 @@ impl Store {
                 projected,
             });
         }
-        let present: HashSet<Uuid> = rows.iter().map(|o| o.id).collect();
-        let mut children: HashMap<Uuid, Vec<ObjectiveId>> = HashMap::new();
-        for o in &rows {
-            if let Some(parent) = o.parent_id
-                && present.contains(&parent)
-                && o.status != ObjectiveStatus::Cancelled.as_str()
-            {
-                children.entry(parent).or_default().push(ObjectiveId(o.id));
-            }
-        }
+        let mut children = crate::goal_views::aligned_children(&rows);
         let mut goals = HashMap::new();
         for o in rows {
             let w = *window_of_objective

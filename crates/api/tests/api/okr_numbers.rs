@@ -7,8 +7,8 @@
 //! closes, and `isStale`.
 
 use crate::okr_support::{
-    CHECK_IN, assert_close, check_in, create_key_result, create_objective, period_around_today,
-    set_period_status, titles,
+    CHECK_IN, assert_close, check_in, create_objective, key_result, period_around_today, set_period_status,
+    titles,
 };
 use crate::support::{Session, World, expect_data, expect_error};
 use chrono::{Duration, NaiveDate, Utc};
@@ -305,25 +305,6 @@ async fn objective(admin: &Session, period: &str, platform: &str, title: &str, e
         input[k] = v.clone();
     }
     create_objective(admin, input).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn key_result(
-    admin: &Session,
-    objective: &str,
-    owner: &str,
-    title: &str,
-    measure: &str,
-    start: f64,
-    target: f64,
-    weight: f64,
-) -> String {
-    create_key_result(
-        admin,
-        json!({ "objectiveId": objective, "ownerId": owner, "title": title, "measure": measure,
-                "start": start, "target": target, "weight": weight }),
-    )
-    .await
 }
 
 async fn numbers(s: &Session, objective: &str) -> Value {

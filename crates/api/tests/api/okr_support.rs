@@ -94,3 +94,24 @@ pub fn period_around_today(days: i64) -> (NaiveDate, NaiveDate) {
     let today = Utc::now().date_naive();
     (today - Duration::days(days), today + Duration::days(days - 1))
 }
+
+/// A key result of `measure` from `start` to `target` with `weight`, as
+/// `admin`; its id.
+#[allow(clippy::too_many_arguments)]
+pub async fn key_result(
+    admin: &Session,
+    objective: &str,
+    owner: &str,
+    title: &str,
+    measure: &str,
+    start: f64,
+    target: f64,
+    weight: f64,
+) -> String {
+    create_key_result(
+        admin,
+        json!({ "objectiveId": objective, "ownerId": owner, "title": title, "measure": measure,
+                "start": start, "target": target, "weight": weight }),
+    )
+    .await
+}

@@ -33,9 +33,10 @@
 //! its check-in of 100: healthy).
 
 use crate::kpi_support::{create_kpi, kpi_input, record};
+use crate::okr_support::key_result;
 use crate::okr_support::{create_objective, random_id, set_period_status};
 use crate::support::{Session, World, expect_data, expect_error};
-use crate::trajectory::{at, import, key_result, period};
+use crate::trajectory::{at, import, period};
 use goalgraph_api::ids::NodeType;
 use goalgraph_testkit::TestDb;
 use serde_json::{Value, json};

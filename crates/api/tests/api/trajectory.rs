@@ -7,7 +7,7 @@
 //! written at their own times through the store's import, and "now" is
 //! past every period's end.
 
-use crate::okr_support::{assert_close, create_key_result, create_objective, set_period_status};
+use crate::okr_support::{assert_close, create_objective, key_result, set_period_status};
 use crate::support::{Session, World, expect_data};
 use async_graphql::ID;
 use chrono::{DateTime, Utc};
@@ -48,25 +48,6 @@ pub async fn import(s: &Session, key_result: &str, points: &[(&str, f64)]) {
     let points: Vec<(DateTime<Utc>, f64, Option<f64>)> =
         points.iter().map(|(t, v)| (at(t), *v, None)).collect();
     s.store.import_check_ins(&s.ctx.actor, id, &points).await.expect("import check-ins");
-}
-
-#[allow(clippy::too_many_arguments)]
-pub async fn key_result(
-    admin: &Session,
-    objective: &str,
-    owner: &str,
-    title: &str,
-    measure: &str,
-    start: f64,
-    target: f64,
-    weight: f64,
-) -> String {
-    create_key_result(
-        admin,
-        json!({ "objectiveId": objective, "ownerId": owner, "title": title, "measure": measure,
-                "start": start, "target": target, "weight": weight }),
-    )
-    .await
 }
 
 const FORECASTS: &str = "query($id: ID!) { node(id: $id) { ... on Objective {

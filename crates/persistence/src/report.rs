@@ -129,6 +129,58 @@ fn fold_cte(q: &mut Sql, org: &str, anchor: Option<UnitId>) -> String {
     )
 }
 
+/// `kv`, `lv`, `kc` and `kp`: every key result of the tenant with its value
+/// as of `at` (the latest check-in made by then; a linked key result: its
+/// KPI's latest point observed in its period and by then, among the points
+/// recorded by then; else its start) and the progress of that value, with
+/// the columns of `key_results` the report reads. Needs `pw` with `end_at`.
+fn history_ctes(org: &str, at: &str) -> Vec<String> {
+    let progress = "CASE \
+        WHEN measure IN ('INCREASE', 'DECREASE') AND target_value = start_value THEN \
+          CASE WHEN (measure = 'INCREASE' AND cur >= target_value) OR (measure = 'DECREASE' AND cur <= target_value) \
+          THEN 1.0 ELSE 0.0 END \
+        WHEN measure IN ('INCREASE', 'DECREASE') THEN \
+          CASE WHEN (cur - start_value) / (target_value - start_value) < 0 THEN 0.0 \
+               WHEN (cur - start_value) / (target_value - start_value) > 1 THEN 1.0 \
+               ELSE (cur - start_value) / (target_value - start_value) END \
+        WHEN measure = 'MAINTAIN_ABOVE' THEN CASE WHEN cur >= target_value THEN 1.0 ELSE 0.0 END \
+        WHEN measure = 'MAINTAIN_BELOW' THEN CASE WHEN cur <= target_value THEN 1.0 ELSE 0.0 END \
+        ELSE CASE WHEN cur >= 1 THEN 1.0 ELSE 0.0 END END";
+    vec![
+        format!(
+            "kv AS (SELECT key_result_id, value, confidence, created_at FROM ( \
+               SELECT c.key_result_id, c.value, c.confidence, c.created_at, \
+                 ROW_NUMBER() OVER (PARTITION BY c.key_result_id ORDER BY c.created_at DESC, c.id DESC) AS newest \
+               FROM check_ins c WHERE c.organization_id = {org} AND c.created_at <= {at}) x WHERE newest = 1)"
+        ),
+        format!(
+            "lv AS (SELECT key_result_id, value FROM ( \
+               SELECT l.key_result_id, m.value, ROW_NUMBER() OVER (PARTITION BY l.key_result_id \
+                 ORDER BY m.observed_at DESC, m.recorded_at DESC, m.id DESC) AS newest \
+               FROM key_result_kpi_links l \
+               JOIN key_results lk ON lk.organization_id = l.organization_id AND lk.id = l.key_result_id \
+               JOIN objectives lo ON lo.organization_id = lk.organization_id AND lo.id = lk.objective_id \
+               JOIN pw lw ON lw.pid = lo.period_id \
+               JOIN kpi_measurements m ON m.organization_id = l.organization_id AND m.kpi_id = l.kpi_id \
+               WHERE l.organization_id = {org} AND m.recorded_at <= {at} AND m.observed_at <= {at} \
+                 AND m.observed_at >= lw.start_at AND m.observed_at < lw.end_at) y WHERE newest = 1)"
+        ),
+        format!(
+            "kc AS (SELECT k.organization_id, k.id, k.objective_id, k.measure, k.weight, k.start_value, \
+               k.target_value, k.created_at, \
+               CASE WHEN ln.key_result_id IS NOT NULL THEN COALESCE(lv.value, k.start_value) \
+                    ELSE COALESCE(kv.value, k.start_value) END AS cur, \
+               CASE WHEN ln.key_result_id IS NULL THEN kv.confidence END AS confidence, \
+               CASE WHEN ln.key_result_id IS NULL THEN kv.created_at END AS last_check_in_at \
+             FROM key_results k \
+             LEFT JOIN key_result_kpi_links ln ON ln.organization_id = k.organization_id AND ln.key_result_id = k.id \
+             LEFT JOIN kv ON kv.key_result_id = k.id LEFT JOIN lv ON lv.key_result_id = k.id \
+             WHERE k.organization_id = {org})"
+        ),
+        format!("kp AS (SELECT kc.*, {progress} AS progress FROM kc)"),
+    ]
+}
+
 /// The health severity of key result `k` (0 ON_TRACK, 1 AT_RISK, 2
 /// OFF_TRACK) in its period's window `pw`, as `key_result_health`.
 fn severity_sql(s: &OrganizationSettings) -> String {
@@ -233,6 +285,14 @@ fn sort_key(values: &[DimensionValue]) -> Vec<String> {
 
 type Groups<T> = Vec<(Vec<DimensionValue>, T)>;
 
+/// The instant a report's numbers hold at, and whether its values are
+/// replayed to it (history) or read as stored (now).
+#[derive(Debug, Clone, Copy)]
+struct When {
+    at: DateTime<Utc>,
+    history: bool,
+}
+
 impl Store {
     /// Runs a report for the actor at `now`. Statements: the tenant's
     /// periods, and for each family of measures one for the rows and one
@@ -244,7 +304,29 @@ impl Store {
         settings: &OrganizationSettings,
         now: DateTime<Utc>,
     ) -> StoreResult<Report> {
+        self.report_at(actor, spec, settings, now, None).await
+    }
+
+    /// [`Self::report`] with the numbers that held at `as_of` (not after
+    /// `now`): key results' values replayed from the check-ins and KPI
+    /// points known by then, objective progress recomputed from them,
+    /// check-ins and measurements counted up to then, scores of periods
+    /// ended by then. Structure (objectives, their owners, status,
+    /// alignment, drivers, weights, targets; KPIs and their ranges) is
+    /// today's.
+    pub async fn report_at(
+        &self,
+        actor: &Actor,
+        spec: &ReportSpec,
+        settings: &OrganizationSettings,
+        now: DateTime<Utc>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> StoreResult<Report> {
         spec.validate()?;
+        if as_of.is_some_and(|t| t > now) {
+            return Err(DomainError::invalid("asOf", "must not be in the future").into());
+        }
+        let when = When { at: as_of.unwrap_or(now), history: as_of.is_some() };
         let org = actor.organization_id;
         if let Some(u) = spec.filter.unit_id {
             // An unknown unit is NOT_FOUND, not an empty report.
@@ -272,18 +354,18 @@ impl Store {
                 .iter()
                 .map(|p| (p.id, PeriodWindow::new(p.start_date, p.end_date, settings.time_zone.tz())))
                 .collect();
-            okr_rows = self.okr_groups(actor, spec, &spec.dimensions, &windows, settings, now).await?;
+            okr_rows = self.okr_groups(actor, spec, &spec.dimensions, &windows, settings, when).await?;
             okr_total = self
-                .okr_groups(actor, spec, &[], &windows, settings, now)
+                .okr_groups(actor, spec, &[], &windows, settings, when)
                 .await?
                 .pop()
                 .map(|(_, s)| s)
                 .unwrap_or_default();
         }
         if families.contains(&Family::Kpi) {
-            kpi_rows = self.kpi_groups(actor, spec, &spec.dimensions, now).await?;
+            kpi_rows = self.kpi_groups(actor, spec, &spec.dimensions, when).await?;
             kpi_total =
-                self.kpi_groups(actor, spec, &[], now).await?.pop().map(|(_, s)| s).unwrap_or_default();
+                self.kpi_groups(actor, spec, &[], when).await?.pop().map(|(_, s)| s).unwrap_or_default();
         }
         // Merge the families' rows on their dimension values.
         let mut merged: HashMap<Vec<DimensionValue>, (OkrSums, KpiSums)> = HashMap::new();
@@ -311,8 +393,9 @@ impl Store {
         dimensions: &[ReportDimension],
         windows: &[(Uuid, PeriodWindow)],
         settings: &OrganizationSettings,
-        now: DateTime<Utc>,
+        when: When,
     ) -> StoreResult<Groups<OkrSums>> {
+        let When { at: now, history } = when;
         if windows.is_empty() {
             // No period, no objective.
             return Ok(if dimensions.is_empty() { vec![(vec![], OkrSums::default())] } else { vec![] });
@@ -323,15 +406,25 @@ impl Store {
             .iter()
             .map(|(id, w)| {
                 format!(
-                    "({}, {}, {}, {})",
+                    "({}, {}, {}, {}, {})",
                     q.bind(*id),
                     q.bind(w.elapsed(now)),
                     q.bind(i32::from(w.has_ended(now))),
-                    q.bind(w.start)
+                    q.bind(w.start),
+                    q.bind(w.end)
                 )
             })
             .collect();
-        let mut ctes = vec![format!("pw(pid, elapsed, ended, start_at) AS (VALUES {})", pw_rows.join(", "))];
+        let mut ctes =
+            vec![format!("pw(pid, elapsed, ended, start_at, end_at) AS (VALUES {})", pw_rows.join(", "))];
+        // The key results with their values: as stored, or as of `now`.
+        let kr_table = if history {
+            let at = q.bind(now);
+            ctes.extend(history_ctes(&org, &at));
+            "kp"
+        } else {
+            "key_results"
+        };
         let f = &spec.filter;
         let folded = spec.roll_up || f.unit_id.is_some();
         if folded {
@@ -363,11 +456,17 @@ impl Store {
             (true, false) => (" JOIN fold fu ON fu.id = o.owner_unit_id", "o.owner_unit_id"),
             (true, true) => (" JOIN fold fu ON fu.id = o.owner_unit_id", "fu.bucket"),
         };
+        // As of an instant, a score holds once its period has ended.
+        let (score, score_join) = if history {
+            ("CASE WHEN sp.ended = 1 THEN o.score END", " JOIN pw sp ON sp.pid = o.period_id")
+        } else {
+            ("o.score", "")
+        };
         ctes.push(format!(
             "facts AS (SELECT o.id, o.period_id, {unit_col} AS unit_id, o.owner_person_id, o.status, o.kind, \
-               o.progress, o.score, {level} AS level \
+               o.progress, {score} AS score, {level} AS level \
              FROM objectives o JOIN units u ON u.organization_id = o.organization_id AND u.id = o.owner_unit_id\
-             {fold_join} WHERE {})",
+             {fold_join}{score_join} WHERE {})",
             wh.join(" AND ")
         ));
         let wants_health = dimensions.contains(&ReportDimension::Health)
@@ -375,7 +474,7 @@ impl Store {
                 use goalgraph_domain::report::ReportMeasure::*;
                 matches!(m, ShareOnTrack | ShareAtRisk | ShareOffTrack)
             });
-        if wants_health {
+        if wants_health || history {
             // The driver in force: the explicit one, else KEY_RESULTS when
             // the objective has key results, else ALIGNED_OBJECTIVES.
             let driver = |o: &str| {
@@ -385,23 +484,56 @@ impl Store {
                      THEN 'KEY_RESULTS' ELSE 'ALIGNED_OBJECTIVES' END)"
                 )
             };
+            // As of an instant, progress is recomputed: an objective's
+            // progress is linear in the progress of the key results it
+            // reaches, each weighted by its weight over its objective's
+            // total input weight, times the product of 1 / total along the
+            // path (a child counts 1 in its parent's total).
+            let total = |o: &str| {
+                if history {
+                    format!(
+                        "(CASE WHEN {d} <> 'ALIGNED_OBJECTIVES' THEN COALESCE((SELECT SUM(y.weight) FROM key_results y \
+                           WHERE y.organization_id = {org} AND y.objective_id = {o}.id), 0.0) ELSE 0.0 END \
+                         + CASE WHEN {d} <> 'KEY_RESULTS' THEN (SELECT COUNT(*) FROM objectives z \
+                           WHERE z.organization_id = {org} AND z.parent_id = {o}.id AND z.status <> 'CANCELLED') ELSE 0 END)",
+                        d = driver(o)
+                    )
+                } else {
+                    "1.0".into()
+                }
+            };
+            let factor = if history { "r.factor / r.total" } else { "1.0" };
             ctes.push(format!(
-                "reach(root, id, period_id, driver, depth) AS ( \
-                   SELECT o.id, o.id, o.period_id, {} , 0 FROM objectives o \
+                "reach(root, id, period_id, driver, factor, total, depth) AS ( \
+                   SELECT o.id, o.id, o.period_id, {} , CAST(1.0 AS DOUBLE PRECISION), CAST({} AS DOUBLE PRECISION), 0 \
+                   FROM objectives o \
                    WHERE o.organization_id = {org} AND o.id IN (SELECT id FROM facts) \
                    UNION ALL \
-                   SELECT r.root, c.id, c.period_id, {}, r.depth + 1 FROM reach r \
+                   SELECT r.root, c.id, c.period_id, {}, CAST({factor} AS DOUBLE PRECISION), \
+                     CAST({} AS DOUBLE PRECISION), r.depth + 1 FROM reach r \
                    JOIN objectives c ON c.organization_id = {org} AND c.parent_id = r.id \
                    WHERE r.driver <> 'KEY_RESULTS' AND c.status <> 'CANCELLED' AND r.depth < 1000)",
                 driver("o"),
-                driver("c")
+                total("o"),
+                driver("c"),
+                total("c"),
             ));
+            if history {
+                ctes.push(format!(
+                    "contrib AS (SELECT r.root AS id, SUM(r.factor * k.weight / r.total * k.progress) AS progress \
+                       FROM reach r CROSS JOIN kp k \
+                       WHERE k.organization_id = {org} AND k.objective_id = r.id \
+                       AND r.driver <> 'ALIGNED_OBJECTIVES' AND r.total > 0 GROUP BY r.root)"
+                ));
+            }
+        }
+        if wants_health {
             ctes.push(format!(
                 // CROSS JOIN keeps SQLite's order (reach first, then the
                 // key results by index); an automatic index on the
                 // recursive co-routine re-ran it per key result.
                 "health AS (SELECT r.root AS id, MAX({sev}) AS sev FROM reach r \
-                   CROSS JOIN key_results k CROSS JOIN pw \
+                   CROSS JOIN {kr_table} k CROSS JOIN pw \
                    WHERE k.organization_id = {org} AND k.objective_id = r.id AND pw.pid = r.period_id \
                    AND r.driver <> 'ALIGNED_OBJECTIVES' GROUP BY r.root)",
                 sev = severity_sql(settings)
@@ -413,16 +545,18 @@ impl Store {
                SUM(CASE WHEN fo.status = 'ACTIVE' AND (k.last_check_in_at < {cutoff} OR \
                  (k.last_check_in_at IS NULL AND k.created_at < {cutoff} AND pw.start_at < {cutoff})) \
                  THEN 1 ELSE 0 END) AS stale \
-             FROM facts fo JOIN key_results k ON k.organization_id = {org} AND k.objective_id = fo.id \
+             FROM facts fo JOIN {kr_table} k ON k.organization_id = {org} AND k.objective_id = fo.id \
              JOIN pw ON pw.pid = fo.period_id GROUP BY k.objective_id)"
         ));
         let wants_check_ins =
             spec.measures.contains(&goalgraph_domain::report::ReportMeasure::CheckInsPerKeyResult);
         if wants_check_ins {
+            let by_then =
+                if history { format!(" AND c.created_at <= {}", q.bind(now)) } else { String::new() };
             ctes.push(format!(
                 "ci AS (SELECT k.objective_id, COUNT(*) AS n FROM facts fo \
                    JOIN key_results k ON k.organization_id = {org} AND k.objective_id = fo.id \
-                   JOIN check_ins c ON c.organization_id = {org} AND c.key_result_id = k.id \
+                   JOIN check_ins c ON c.organization_id = {org} AND c.key_result_id = k.id{by_then} \
                    GROUP BY k.objective_id)"
             ));
         }
@@ -441,7 +575,13 @@ impl Store {
             })
             .collect();
         let (select_dims, group_by) = grouping(&dim_exprs);
-        let health_join = if wants_health { " LEFT JOIN health h ON h.id = f.id" } else { "" };
+        let mut health_join = if wants_health { " LEFT JOIN health h ON h.id = f.id" } else { "" }.to_owned();
+        let progress = if history {
+            health_join.push_str(" LEFT JOIN contrib ct ON ct.id = f.id");
+            "COALESCE(ct.progress, 0.0)"
+        } else {
+            "f.progress"
+        };
         let (ci_join, ci_sum) = if wants_check_ins {
             (" LEFT JOIN ci ON ci.objective_id = f.id", "SUM(COALESCE(ci.n, 0))")
         } else {
@@ -458,7 +598,7 @@ impl Store {
         };
         let sql = format!(
             "WITH RECURSIVE {} \
-             SELECT {select_dims}CAST(COUNT(*) AS BIGINT) AS objectives, SUM(f.progress) AS progress_sum, \
+             SELECT {select_dims}CAST(COUNT(*) AS BIGINT) AS objectives, SUM({progress}) AS progress_sum, \
                CAST(COUNT(f.score) AS BIGINT) AS scored, SUM(f.score) AS score_sum, {health_sums}, \
                CAST(SUM(COALESCE(kr.krs, 0)) AS BIGINT) AS krs, CAST(SUM(COALESCE(kr.stale, 0)) AS BIGINT) AS stale, \
                CAST({ci_sum} AS BIGINT) AS check_ins \
@@ -494,8 +634,9 @@ impl Store {
         actor: &Actor,
         spec: &ReportSpec,
         dimensions: &[ReportDimension],
-        now: DateTime<Utc>,
+        when: When,
     ) -> StoreResult<Groups<KpiSums>> {
+        let When { at: now, history } = when;
         let mut q = Sql::new(self.db_backend());
         let org = q.bind(actor.organization_id.0);
         let f = &spec.filter;
@@ -527,11 +668,18 @@ impl Store {
              FROM kpis k{fold_join} WHERE {})",
             wh.join(" AND ")
         ));
+        // As of an instant: the points observed and recorded by then.
+        let known = if history {
+            let at = q.bind(now);
+            format!(" AND m.recorded_at <= {at} AND m.observed_at <= {at}")
+        } else {
+            String::new()
+        };
         ctes.push(format!(
             "eff AS (SELECT m.kpi_id, m.observed_at, m.value, \
                ROW_NUMBER() OVER (PARTITION BY m.kpi_id, m.observed_at ORDER BY m.recorded_at DESC, m.id DESC) AS correction, \
                ROW_NUMBER() OVER (PARTITION BY m.kpi_id ORDER BY m.observed_at DESC, m.recorded_at DESC, m.id DESC) AS newest \
-             FROM kf JOIN kpi_measurements m ON m.organization_id = {org} AND m.kpi_id = kf.id)"
+             FROM kf JOIN kpi_measurements m ON m.organization_id = {org} AND m.kpi_id = kf.id{known})"
         ));
         ctes.push("lat AS (SELECT kpi_id, observed_at, value FROM eff WHERE newest = 1)".into());
         ctes.push(

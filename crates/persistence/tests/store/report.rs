@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use goalgraph_domain::formulas::{
-    Health, Numbers, PeriodWindow, TreeGoal, TreeKeyResult, goal_numbers, is_stale,
+    Health, Numbers, PeriodWindow, TreeGoal, TreeKeyResult, goal_numbers, is_stale, key_result_progress,
 };
 use goalgraph_domain::kpi::{Cadence, Direction, HealthyRange, KpiCategory, KpiStatus, Point, Tolerance};
 use goalgraph_domain::kpi::{breached_since, kpi_status, latest};
@@ -36,6 +36,9 @@ struct World {
     objectives: Vec<objective::Model>,
     key_results: Vec<key_result::Model>,
     check_ins: HashMap<Uuid, u64>,
+    /// Every check-in and measurement, for replays.
+    check_in_rows: Vec<check_in::Model>,
+    measurement_rows: Vec<kpi_measurement::Model>,
     kpis: Vec<kpi::Model>,
     points: HashMap<Uuid, Vec<Point>>,
 }
@@ -57,13 +60,37 @@ async fn load(
 ) -> World {
     let o = org.0;
     let tz = settings.time_zone.tz();
-    let mut check_ins: HashMap<Uuid, u64> = HashMap::new();
-    for c in rows_of!(store, check_in, o) {
-        *check_ins.entry(c.key_result_id).or_default() += 1;
+    let check_in_rows = rows_of!(store, check_in, o);
+    let measurement_rows = rows_of!(store, kpi_measurement, o);
+    World {
+        check_ins: counts(&check_in_rows),
+        points: effective_points(&measurement_rows),
+        check_in_rows,
+        measurement_rows,
+        org,
+        units: rows_of!(store, unit, o).into_iter().map(|u| (u.id, u)).collect(),
+        periods: rows_of!(store, period, o)
+            .into_iter()
+            .map(|p| (p.id, PeriodWindow::new(p.start_date, p.end_date, tz)))
+            .collect(),
+        objectives: rows_of!(store, objective, o),
+        key_results: rows_of!(store, key_result, o),
+        kpis: rows_of!(store, kpi, o),
     }
-    // The effective points: for each observed time the latest correction.
-    let mut by_time: HashMap<(Uuid, DateTime<Utc>), kpi_measurement::Model> = HashMap::new();
-    for m in rows_of!(store, kpi_measurement, o) {
+}
+
+fn counts(check_ins: &[check_in::Model]) -> HashMap<Uuid, u64> {
+    let mut out: HashMap<Uuid, u64> = HashMap::new();
+    for c in check_ins {
+        *out.entry(c.key_result_id).or_default() += 1;
+    }
+    out
+}
+
+/// The effective points: for each observed time the latest correction.
+fn effective_points(rows: &[kpi_measurement::Model]) -> HashMap<Uuid, Vec<Point>> {
+    let mut by_time: HashMap<(Uuid, DateTime<Utc>), &kpi_measurement::Model> = HashMap::new();
+    for m in rows {
         let key = (m.kpi_id, m.observed_at);
         let newer = by_time.get(&key).is_none_or(|b| (m.recorded_at, m.id) > (b.recorded_at, b.id));
         if newer {
@@ -74,19 +101,69 @@ async fn load(
     for ((k, t), m) in by_time {
         points.entry(k).or_default().push(Point { observed_at: t, value: m.value });
     }
-    World {
-        org,
-        units: rows_of!(store, unit, o).into_iter().map(|u| (u.id, u)).collect(),
-        periods: rows_of!(store, period, o)
-            .into_iter()
-            .map(|p| (p.id, PeriodWindow::new(p.start_date, p.end_date, tz)))
-            .collect(),
-        objectives: rows_of!(store, objective, o),
-        key_results: rows_of!(store, key_result, o),
-        check_ins,
-        kpis: rows_of!(store, kpi, o),
-        points,
+    points
+}
+
+/// The tenant as it stood at `at`, replayed by hand: each key result's
+/// value is its latest check-in made by then (the generator links none to
+/// a KPI), objectives' progress follows by the domain's tree evaluation,
+/// scores hold once their period has ended, and only the check-ins and
+/// KPI points known by then count.
+fn as_of(world: &World, settings: &OrganizationSettings, at: DateTime<Utc>) -> World {
+    let known: Vec<check_in::Model> =
+        world.check_in_rows.iter().filter(|c| c.created_at <= at).cloned().collect();
+    let mut latest: HashMap<Uuid, &check_in::Model> = HashMap::new();
+    for c in &known {
+        let newer = latest.get(&c.key_result_id).is_none_or(|b| (c.created_at, c.id) > (b.created_at, b.id));
+        if newer {
+            latest.insert(c.key_result_id, c);
+        }
     }
+    let key_results: Vec<key_result::Model> = world
+        .key_results
+        .iter()
+        .map(|k| {
+            let mut k = k.clone();
+            let (cur, conf, last) = match latest.get(&k.id) {
+                Some(c) => (c.value, c.confidence, Some(c.created_at)),
+                None => (k.start_value, None, None),
+            };
+            k.current_value = cur;
+            k.confidence = conf;
+            k.last_check_in_at = last;
+            k.progress = key_result_progress(k.measure.parse().unwrap(), k.start_value, k.target_value, cur);
+            k
+        })
+        .collect();
+    let measurement_rows: Vec<kpi_measurement::Model> = world
+        .measurement_rows
+        .iter()
+        .filter(|m| m.recorded_at <= at && m.observed_at <= at)
+        .cloned()
+        .collect();
+    let mut then = World {
+        org: world.org,
+        units: world.units.clone(),
+        periods: world.periods.clone(),
+        objectives: world.objectives.clone(),
+        key_results,
+        check_ins: counts(&known),
+        points: effective_points(&measurement_rows),
+        check_in_rows: known,
+        measurement_rows,
+        kpis: world.kpis.clone(),
+    };
+    let goals = tree_goals(&then);
+    let mut memo = HashMap::new();
+    for o in &mut then.objectives {
+        o.progress = goal_numbers(&goals, ObjectiveId(o.id), at, settings, &mut memo)
+            .map(|n| n.progress)
+            .unwrap_or(0.0);
+        if !world.periods[&o.period_id].has_ended(at) {
+            o.score = None;
+        }
+    }
+    then
 }
 
 /// The sums a row's measures are made of, recomputed item by item.
@@ -153,6 +230,46 @@ fn root(world: &World) -> Uuid {
 /// A row: dimension values and measure values.
 type Row = (Vec<V>, Vec<Option<f64>>);
 
+/// The goal tree of every objective, as `goal_numbers` reads it.
+fn tree_goals(world: &World) -> HashMap<ObjectiveId, TreeGoal> {
+    let mut krs_of: HashMap<Uuid, Vec<&key_result::Model>> = HashMap::new();
+    for k in &world.key_results {
+        krs_of.entry(k.objective_id).or_default().push(k);
+    }
+    world
+        .objectives
+        .iter()
+        .map(|o| {
+            let children = world
+                .objectives
+                .iter()
+                .filter(|c| c.parent_id == Some(o.id) && c.status != "CANCELLED")
+                .map(|c| ObjectiveId(c.id))
+                .collect();
+            let key_results = krs_of
+                .get(&o.id)
+                .map(|ks| {
+                    ks.iter()
+                        .map(|k| TreeKeyResult {
+                            measure: k.measure.parse().unwrap(),
+                            progress: k.progress,
+                            weight: k.weight,
+                            confidence: k.confidence,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let goal = TreeGoal {
+                driver: o.progress_driver.as_deref().map(|d| d.parse().unwrap()),
+                window: world.periods[&o.period_id],
+                key_results,
+                children,
+            };
+            (ObjectiveId(o.id), goal)
+        })
+        .collect()
+}
+
 /// The report recomputed in Rust: (rows sorted by dimension values, totals).
 fn recompute(
     world: &World,
@@ -182,38 +299,7 @@ fn recompute(
         for k in &world.key_results {
             krs_of.entry(k.objective_id).or_default().push(k);
         }
-        let goals: HashMap<ObjectiveId, TreeGoal> = world
-            .objectives
-            .iter()
-            .map(|o| {
-                let children = world
-                    .objectives
-                    .iter()
-                    .filter(|c| c.parent_id == Some(o.id) && c.status != "CANCELLED")
-                    .map(|c| ObjectiveId(c.id))
-                    .collect();
-                let key_results = krs_of
-                    .get(&o.id)
-                    .map(|ks| {
-                        ks.iter()
-                            .map(|k| TreeKeyResult {
-                                measure: k.measure.parse().unwrap(),
-                                progress: k.progress,
-                                weight: k.weight,
-                                confidence: k.confidence,
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let goal = TreeGoal {
-                    driver: o.progress_driver.as_deref().map(|d| d.parse().unwrap()),
-                    window: world.periods[&o.period_id],
-                    key_results,
-                    children,
-                };
-                (ObjectiveId(o.id), goal)
-            })
-            .collect();
+        let goals = tree_goals(world);
         let mut memo: HashMap<ObjectiveId, Numbers> = HashMap::new();
         for o in &world.objectives {
             let facts = GoalFacts {
@@ -351,8 +437,43 @@ async fn check(
     settings: &OrganizationSettings,
     now: DateTime<Utc>,
 ) -> Vec<Row> {
-    let report =
-        store.report(actor, spec, settings, now).await.unwrap_or_else(|e| panic!("{who} {spec:?}: {e}"));
+    check_at(store, world, actor, who, spec, settings, now, None).await
+}
+
+/// `check` of the report as of `at`, against `then`: the tenant replayed
+/// to that instant.
+#[allow(clippy::too_many_arguments)]
+async fn check_then(
+    store: &Store,
+    then: &World,
+    actor: &Actor,
+    who: &str,
+    spec: &ReportSpec,
+    settings: &OrganizationSettings,
+    now: DateTime<Utc>,
+    at: DateTime<Utc>,
+) {
+    check_at(store, then, actor, who, spec, settings, now, Some(at)).await;
+}
+
+/// `check` of the report as of `at` against the replayed tenant.
+#[allow(clippy::too_many_arguments)]
+async fn check_at(
+    store: &Store,
+    world: &World,
+    actor: &Actor,
+    who: &str,
+    spec: &ReportSpec,
+    settings: &OrganizationSettings,
+    now: DateTime<Utc>,
+    at: Option<DateTime<Utc>>,
+) -> Vec<Row> {
+    let report = store
+        .report_at(actor, spec, settings, now, at)
+        .await
+        .unwrap_or_else(|e| panic!("{who} {spec:?} as of {at:?}: {e}"));
+    let now = at.unwrap_or(now);
+    let who = &format!("{who} (as of {at:?})");
     let (rows, totals) = recompute(world, actor, spec, settings, now);
     let mut got: Vec<Row> = report.rows.iter().map(|r| (r.dimensions.clone(), r.values.clone())).collect();
     got.sort_by_key(|r| format!("{:?}", r.0));
@@ -470,10 +591,29 @@ pub async fn reports_equal_a_recomputation_for_every_role(db: TestDb) {
         let manager = actor_of(head).await;
         assert!(manager.has_role(Role::Manager), "the department head is a manager");
         let member = actor_of(member_row.id).await;
-        for spec in specs(&world) {
+        let thens: Vec<(DateTime<Utc>, World)> =
+            [now - chrono::Duration::days(200), now - chrono::Duration::days(25), now]
+                .into_iter()
+                .map(|at| (at, as_of(&world, &settings, at)))
+                .collect();
+        let all_specs = specs(&world);
+        // Every measure and dimension, as of each instant.
+        let history_specs: Vec<ReportSpec> = [0, 2, 4, 6].iter().map(|i| all_specs[*i].clone()).collect();
+        for spec in all_specs {
             let all = check(&store, &world, &admin, "admin", &spec, &settings, now).await;
             let managed = check(&store, &world, &manager, "manager", &spec, &settings, now).await;
             check(&store, &world, &member, "member", &spec, &settings, now).await;
+            // History: the same report as of three instants, against a
+            // replay by hand of what was known then (the first before any
+            // check-in, the last at the end of history, where the replay
+            // and the stored values must agree).
+            if history_specs.contains(&spec) {
+                for (at, then) in &thens {
+                    for (who, actor) in [("admin", &admin), ("manager", &manager)] {
+                        check_then(&store, then, actor, who, &spec, &settings, now, *at).await;
+                    }
+                }
+            }
             if spec.dimensions.is_empty() {
                 // The admin counts exactly what the manager may not see on
                 // top of the manager's count (positive control: there is

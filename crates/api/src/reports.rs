@@ -189,6 +189,8 @@ pub struct LabeledReport {
     pub spec: ReportSpec,
     pub report: Report,
     pub generated_at: DateTime<Utc>,
+    /// The instant the numbers hold at, when not now.
+    pub as_of: Option<DateTime<Utc>>,
     labels: HashMap<DimensionValue, String>,
 }
 
@@ -202,7 +204,25 @@ impl LabeledReport {
         settings: &OrganizationSettings,
         now: DateTime<Utc>,
     ) -> ApiResult<Self> {
-        let report = store.report(actor, &spec, settings, now).await.map_err(|e| match e {
+        Self::run_at(prefix, store, actor, spec, settings, now, None).await
+    }
+
+    /// [`Self::run`] with the numbers that held at `as_of` (the argument
+    /// `asOf`: not in the future).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run_at(
+        prefix: &str,
+        store: &Store,
+        actor: &Actor,
+        spec: ReportSpec,
+        settings: &OrganizationSettings,
+        now: DateTime<Utc>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> ApiResult<Self> {
+        if as_of.is_some_and(|t| t > now) {
+            return Err(ApiError::bad_input("asOf", "must not be in the future"));
+        }
+        let report = store.report_at(actor, &spec, settings, now, as_of).await.map_err(|e| match e {
             StoreError::Domain(e @ DomainError::Invalid { .. }) => StoreError::Domain(e.in_field(prefix)),
             other => other,
         })?;
@@ -233,7 +253,7 @@ impl LabeledReport {
                 labels.insert(DimensionValue::Person(id), p.name.to_string());
             }
         }
-        Ok(Self { spec, report, generated_at: now, labels })
+        Ok(Self { spec, report, generated_at: now, as_of, labels })
     }
 
     /// The value's key: a global id for a period, unit or person, the
@@ -292,6 +312,11 @@ impl LabeledReport {
     /// The instant the numbers hold for.
     async fn generated_at(&self) -> DateTime<Utc> {
         self.generated_at
+    }
+
+    /// The past instant the numbers hold at (`asOf`); null for now.
+    async fn as_of(&self) -> Option<DateTime<Utc>> {
+        self.as_of
     }
 }
 
@@ -389,6 +414,12 @@ impl ReportQuery {
         ctx: &Context<'_>,
         input: Option<ReportInput>,
         saved_report_id: Option<ID>,
+        #[graphql(desc = "The numbers that held at this instant (not in the future): key results' values \
+                          replayed from the check-ins and KPI points known by then, objective progress \
+                          recomputed from them, check-ins and points counted up to then, scores of periods \
+                          ended by then. Objectives, KPIs, their owners, status, alignment and targets are \
+                          today's.")]
+        as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<LabeledReport> {
         let d = data(ctx)?;
         let (prefix, spec) = match (input, saved_report_id) {
@@ -405,7 +436,7 @@ impl ReportQuery {
             }
             (None, None) => return Err(ApiError::bad_input("input", "give input or savedReportId")),
         };
-        LabeledReport::run(prefix, &d.store, &d.ctx.actor, spec, &d.ctx.settings, d.now).await
+        LabeledReport::run_at(prefix, &d.store, &d.ctx.actor, spec, &d.ctx.settings, d.now, as_of).await
     }
 }
 

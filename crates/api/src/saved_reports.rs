@@ -106,10 +106,11 @@ impl SavedReportNode {
     }
     /// The definition run now over what the caller may see (not what its
     /// owner may).
-    async fn result(&self, ctx: &Context<'_>) -> ApiResult<LabeledReport> {
+    /// With `asOf`, the numbers that held at that instant (as `report`).
+    async fn result(&self, ctx: &Context<'_>, as_of: Option<DateTime<Utc>>) -> ApiResult<LabeledReport> {
         let d = data(ctx)?;
-        LabeledReport::run("definition", &d.store, &d.ctx.actor, self.0.spec.clone(), &d.ctx.settings, d.now)
-            .await
+        let spec = self.0.spec.clone();
+        LabeledReport::run_at("definition", &d.store, &d.ctx.actor, spec, &d.ctx.settings, d.now, as_of).await
     }
 }
 

@@ -61,6 +61,13 @@ fn close(got: &[Value], want: &[Option<f64>], tolerance: f64, what: &str) {
     }
 }
 
+const REPORT_AT: &str = "query($input: ReportInput!, $at: DateTime!) { report(input: $input, asOf: $at) {
+    asOf totals rows { values dimensions { label } } } }";
+
+async fn s_report_at(s: &Session, input: Value, at: &str) -> Value {
+    s.ok(REPORT_AT, json!({ "input": input, "at": at })).await
+}
+
 async fn report(s: &Session, input: Value) -> Value {
     s.ok(REPORT, json!({ "input": input })).await
 }
@@ -73,6 +80,8 @@ pub async fn reports_count_by_hand_and_by_visibility(db: TestDb) {
     let mia_id = ids.person("Mia Member");
     let ada_id = ids.person("Ada Admin");
     let mia = w.a.session(&w.store, "Mia Member").await;
+    // Before any check-in or measurement of the fixture.
+    let before = Utc::now();
 
     let objective = |owner: (&str, &str), title: &str, extra: Value| {
         let mut input = json!({ "periodId": winter, owner.0: owner.1, "title": title, "status": "ACTIVE" });
@@ -167,6 +176,53 @@ pub async fn reports_count_by_hand_and_by_visibility(db: TestDb) {
         eps,
         "totals",
     );
+
+    // As of before the first check-in: every key result at its start (0),
+    // so every objective at 0 and OFF_TRACK (the period has ended); no
+    // check-ins yet; no KPI point known: none healthy or breached.
+    let then = s_report_at(&admin, by_level.clone(), &before.to_rfc3339()).await;
+    let r = rows(&then);
+    assert_eq!(r.iter().map(|(l, _)| l[0].as_str()).collect::<Vec<_>>(), ["COMPANY", "PERSON", "UNIT"]);
+    close(
+        &r[0].1,
+        &[Some(1.0), Some(0.0), Some(0.0), Some(1.0), Some(1.0), Some(0.0), Some(0.0), None],
+        eps,
+        "COMPANY then",
+    );
+    close(
+        &r[1].1,
+        &[Some(1.0), Some(0.0), Some(0.0), Some(1.0), Some(1.0), Some(0.0), Some(0.0), None],
+        eps,
+        "PERSON then",
+    );
+    close(
+        &r[2].1,
+        &[Some(2.0), Some(0.0), Some(0.0), Some(1.0), Some(2.0), Some(0.0), Some(0.0), None],
+        eps,
+        "UNIT then",
+    );
+    assert_eq!(
+        then["report"]["asOf"].as_str().map(|t| t.parse::<chrono::DateTime<Utc>>().unwrap()),
+        Some(before)
+    );
+    let kpis_then = s_report_at(
+        &admin,
+        json!({ "measures": ["KPI_COUNT", "KPI_SHARE_HEALTHY", "KPI_SHARE_BREACHED", "KPI_DAYS_IN_BREACH"] }),
+        &before.to_rfc3339(),
+    )
+    .await;
+    assert_eq!(kpis_then["report"]["totals"], json!([2.0, 0.0, 0.0, null]), "{kpis_then}");
+    // As of now: the same as without asOf (a positive control).
+    let now_report = s_report_at(&admin, by_level.clone(), &Utc::now().to_rfc3339()).await;
+    close(
+        now_report["report"]["totals"].as_array().unwrap(),
+        &[Some(4.0), Some(0.4625), Some(1.0 / 3.0), Some(2.0 / 3.0), Some(4.0), Some(0.75), Some(0.0), None],
+        eps,
+        "now",
+    );
+    let future = (Utc::now() + Duration::hours(1)).to_rfc3339();
+    let bad = admin.gql(REPORT_AT, json!({ "input": by_level, "at": future })).await;
+    expect_error(&bad, "BAD_USER_INPUT", Some("asOf"));
 
     // Visibility: Mia owns O3 and counts it; Olga (another team's member)
     // and Vic (a viewer) do not, and differ from the admin by exactly O3.

@@ -37,3 +37,10 @@ pub async fn seed(store: &Store, people: u32, seed: u64) -> Fallible<Dataset> {
         .map_err(|e| format!("seeding the data set: {e}"))?;
     Ok(Dataset { slug: report.organization.slug, admin_subject: report.admin.subject })
 }
+
+/// The data set [`seed`] left in a database, for a server process that did
+/// not seed it (its memory then holds only what it serves): the generator
+/// gives the admin the subject `admin@<slug>.example`.
+pub fn existing() -> Dataset {
+    Dataset { slug: SLUG.to_owned(), admin_subject: format!("admin@{SLUG}.example") }
+}

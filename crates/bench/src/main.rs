@@ -26,6 +26,7 @@
 
 mod dataset;
 mod db;
+mod export;
 mod floor;
 mod ingest;
 mod live;
@@ -128,12 +129,17 @@ enum Workload {
     Checkin,
     /// W5.
     Mix,
+    /// The CSV export's peak memory, at a tenth of `--people` and at
+    /// `--people`.
+    Export,
 }
 
 impl Workload {
     fn includes(self, other: Workload) -> bool {
-        let request =
-            !matches!(other, Workload::All | Workload::Ingest | Workload::Live | Workload::Requests);
+        let request = !matches!(
+            other,
+            Workload::All | Workload::Ingest | Workload::Live | Workload::Requests | Workload::Export
+        );
         self == Workload::All || self == other || (self == Workload::Requests && request)
     }
 
@@ -216,6 +222,14 @@ async fn run(args: Args) -> Fallible<()> {
             let rows = okr::run(&db.url, &data_dir, &kinds, &requests).await?;
             okr::print(database, &requests, &rows);
             failures.extend(rows.iter().filter_map(okr::Row::failure));
+        }
+        if args.workload.includes(Workload::Export) {
+            let sizes = if args.smoke { vec![12, 24] } else { vec![(args.people / 10).max(10), args.people] };
+            let rows =
+                export::run(args.database_url.as_deref(), &export::ExportOptions { sizes, seed: args.seed })
+                    .await?;
+            export::print(database, &rows);
+            failures.extend(export::failure(&rows));
         }
         if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) }
     }

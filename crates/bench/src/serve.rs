@@ -65,6 +65,9 @@ pub struct ServeArgs {
     /// The data set's seed.
     #[arg(long, default_value_t = 0)]
     dataset_seed: u64,
+    /// Serve the data set already in the database (seeded by the bench).
+    #[arg(long)]
+    dataset_existing: bool,
 }
 
 /// The tenant a server process seeds before it says it is ready.
@@ -74,6 +77,8 @@ pub enum Tenant {
     Live,
     /// The data set of the HTTP workloads ([`crate::dataset::seed`]).
     Dataset { people: u32, seed: u64 },
+    /// The data set already in the database ([`crate::dataset::existing`]).
+    Existing,
 }
 
 /// What the child prints once it serves.
@@ -160,6 +165,10 @@ pub async fn serve(args: ServeArgs) -> Fallible<()> {
     // in what the first subscriber seems to cost.
     store.live().await.map_err(|e| e.to_string())?;
     let (slug, subject, key_result_id) = match args.dataset_people {
+        _ if args.dataset_existing => {
+            let dataset = crate::dataset::existing();
+            (dataset.slug, dataset.admin_subject, None)
+        }
         Some(people) => {
             let dataset = crate::dataset::seed(&store, people, args.dataset_seed).await?;
             (dataset.slug, dataset.admin_subject, None)
@@ -277,6 +286,10 @@ impl ServerProcess {
         command.arg("serve").arg("--data-dir").arg(data_dir);
         let ready_timeout = match tenant {
             Tenant::Live => READY_TIMEOUT,
+            Tenant::Existing => {
+                command.arg("--dataset-existing");
+                READY_TIMEOUT
+            }
             Tenant::Dataset { people, seed } => {
                 command
                     .arg("--dataset-people")
@@ -374,13 +387,30 @@ impl ServerProcess {
 
     /// The server's resident memory (VmRSS), in KiB.
     pub fn rss_kib(&self) -> Fallible<u64> {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The server's peak resident memory (VmHWM) since it started or since
+    /// [`Self::reset_peak`], in KiB.
+    pub fn peak_kib(&self) -> Fallible<u64> {
+        self.status_kib("VmHWM:")
+    }
+
+    /// Resets the peak resident memory to the current one (Linux's
+    /// `clear_refs` 5).
+    pub fn reset_peak(&self) -> Fallible<()> {
+        let path = format!("/proc/{}/clear_refs", self.ready.pid);
+        std::fs::write(&path, "5").map_err(|e| format!("{path}: {e}"))
+    }
+
+    fn status_kib(&self, field: &str) -> Fallible<u64> {
         let path = format!("/proc/{}/status", self.ready.pid);
         let status = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .ok_or_else(|| format!("no VmRSS in {path}"))
+            .ok_or_else(|| format!("no {field} in {path}"))
     }
 }
 

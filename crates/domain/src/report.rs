@@ -262,6 +262,35 @@ pub struct KpiSums {
     pub days_out_sum: f64,
 }
 
+/// The rows of a GROUP BY partition the facts, so the sums of all of them
+/// are the sums of the rows.
+impl std::ops::AddAssign for OkrSums {
+    fn add_assign(&mut self, o: Self) {
+        self.objectives += o.objectives;
+        self.progress_sum += o.progress_sum;
+        self.scored += o.scored;
+        self.score_sum += o.score_sum;
+        self.with_health += o.with_health;
+        self.on_track += o.on_track;
+        self.at_risk += o.at_risk;
+        self.off_track += o.off_track;
+        self.key_results += o.key_results;
+        self.stale_key_results += o.stale_key_results;
+        self.check_ins += o.check_ins;
+    }
+}
+
+impl std::ops::AddAssign for KpiSums {
+    fn add_assign(&mut self, o: Self) {
+        self.kpis += o.kpis;
+        self.healthy += o.healthy;
+        self.at_risk += o.at_risk;
+        self.breached += o.breached;
+        self.out_of_range += o.out_of_range;
+        self.days_out_sum += o.days_out_sum;
+    }
+}
+
 fn ratio(part: f64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part / whole as f64)
 }

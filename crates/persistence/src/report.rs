@@ -1,6 +1,7 @@
 //! The report builder, computed by the database: one GROUP BY statement per
-//! family of facts (OKR, KPI) for the rows and one for the totals, over
-//! the rows the actor may see. Only result rows are loaded.
+//! family of facts (OKR, KPI) over the rows the actor may see; the totals
+//! are the sums of the rows (the groups partition the facts, and every
+//! measure is derived from additive sums). Only result rows are loaded.
 //!
 //! The numbers are those of the product brief, written in SQL: an
 //! objective's health is the worst health among the key results it reaches
@@ -295,8 +296,7 @@ struct When {
 
 impl Store {
     /// Runs a report for the actor at `now`. Statements: the tenant's
-    /// periods, and for each family of measures one for the rows and one
-    /// for the totals.
+    /// periods, and one per family of measures.
     pub async fn report(
         &self,
         actor: &Actor,
@@ -355,17 +355,15 @@ impl Store {
                 .map(|p| (p.id, PeriodWindow::new(p.start_date, p.end_date, settings.time_zone.tz())))
                 .collect();
             okr_rows = self.okr_groups(actor, spec, &spec.dimensions, &windows, settings, when).await?;
-            okr_total = self
-                .okr_groups(actor, spec, &[], &windows, settings, when)
-                .await?
-                .pop()
-                .map(|(_, s)| s)
-                .unwrap_or_default();
+            for (_, sums) in &okr_rows {
+                okr_total += *sums;
+            }
         }
         if families.contains(&Family::Kpi) {
             kpi_rows = self.kpi_groups(actor, spec, &spec.dimensions, when).await?;
-            kpi_total =
-                self.kpi_groups(actor, spec, &[], when).await?.pop().map(|(_, s)| s).unwrap_or_default();
+            for (_, sums) in &kpi_rows {
+                kpi_total += *sums;
+            }
         }
         // Merge the families' rows on their dimension values.
         let mut merged: HashMap<Vec<DimensionValue>, (OkrSums, KpiSums)> = HashMap::new();

@@ -13,11 +13,10 @@ use chrono::{DateTime, Utc};
 use goalgraph_domain::formulas::Health as DomainHealth;
 use goalgraph_domain::model::RoleSet;
 use goalgraph_domain::policy::Actor;
-use goalgraph_domain::report::{DimensionValue, Report, ReportFilter, ReportSpec};
+use goalgraph_domain::report::{DimensionValue, ReportFilter, ReportSpec};
 use goalgraph_domain::settings::OrganizationSettings;
 use goalgraph_domain::{DomainError, PeriodId};
-use goalgraph_persistence::{Store, StoreError};
-use std::collections::HashMap;
+use goalgraph_persistence::{LabeledRow, Store, StoreError};
 
 /// What a report counts or averages. OKR measures (objectives, their key
 /// results and check-ins) and KPI measures (KPIs in use) may be mixed when
@@ -184,14 +183,22 @@ fn health_word(h: DomainHealth) -> &'static str {
 }
 
 /// A report with the names of the periods, units and people its rows
-/// name, read in one batch per kind.
+/// name (read by the report's own statement).
 pub struct LabeledReport {
     pub spec: ReportSpec,
-    pub report: Report,
+    pub rows: Vec<LabeledRow>,
+    pub totals: Vec<Option<f64>>,
     pub generated_at: DateTime<Utc>,
     /// The instant the numbers hold at, when not now.
     pub as_of: Option<DateTime<Utc>>,
-    labels: HashMap<DimensionValue, String>,
+}
+
+/// A store error about the definition, its field named under `prefix`.
+fn in_field(prefix: &str) -> impl Fn(StoreError) -> StoreError + '_ {
+    move |e| match e {
+        StoreError::Domain(e @ DomainError::Invalid { .. }) => StoreError::Domain(e.in_field(prefix)),
+        other => other,
+    }
 }
 
 impl LabeledReport {
@@ -219,41 +226,27 @@ impl LabeledReport {
         now: DateTime<Utc>,
         as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<Self> {
+        let query = Self::prepare(prefix, store, actor, &spec, settings, now, as_of).await?;
+        let (rows, totals) = query.rows(store).await?.collect().await?;
+        Ok(Self { spec, rows, totals, generated_at: now, as_of })
+    }
+
+    /// Checks the definition (a rule it breaks names its field under
+    /// `prefix`) and builds its statement, to be run and read row by row.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn prepare(
+        prefix: &str,
+        store: &Store,
+        actor: &Actor,
+        spec: &ReportSpec,
+        settings: &OrganizationSettings,
+        now: DateTime<Utc>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> ApiResult<goalgraph_persistence::ReportQuery> {
         if as_of.is_some_and(|t| t > now) {
             return Err(ApiError::bad_input("asOf", "must not be in the future"));
         }
-        let report = store.report_at(actor, &spec, settings, now, as_of).await.map_err(|e| match e {
-            StoreError::Domain(e @ DomainError::Invalid { .. }) => StoreError::Domain(e.in_field(prefix)),
-            other => other,
-        })?;
-        let (mut periods, mut units, mut people) = (Vec::new(), Vec::new(), Vec::new());
-        for row in &report.rows {
-            for v in &row.dimensions {
-                match v {
-                    DimensionValue::Period(p) => periods.push(*p),
-                    DimensionValue::Unit(u) => units.push(*u),
-                    DimensionValue::Person(p) => people.push(*p),
-                    _ => {}
-                }
-            }
-        }
-        let mut labels = HashMap::new();
-        if !periods.is_empty() {
-            for (id, p) in store.periods_by_ids(actor, &periods).await? {
-                labels.insert(DimensionValue::Period(id), p.name);
-            }
-        }
-        if !units.is_empty() {
-            for (id, u) in store.units_by_ids(actor, &units).await? {
-                labels.insert(DimensionValue::Unit(id), u.name.to_string());
-            }
-        }
-        if !people.is_empty() {
-            for (id, p) in store.people_by_ids(actor, &people).await? {
-                labels.insert(DimensionValue::Person(id), p.name.to_string());
-            }
-        }
-        Ok(Self { spec, report, generated_at: now, as_of, labels })
+        Ok(store.prepare_report(actor, spec, settings, now, as_of).await.map_err(in_field(prefix))?)
     }
 
     /// The value's key: a global id for a period, unit or person, the
@@ -273,11 +266,12 @@ impl LabeledReport {
         })
     }
 
-    /// The value as a person reads it: a name, or the enum's word.
-    pub fn label(&self, v: &DimensionValue) -> Option<String> {
+    /// The value as a person reads it: the name `label` of a period, unit
+    /// or person, or the enum's word.
+    pub fn label(v: &DimensionValue, label: Option<&str>) -> Option<String> {
         match v {
             DimensionValue::Period(_) | DimensionValue::Unit(_) | DimensionValue::Person(_) => {
-                self.labels.get(v).cloned()
+                label.map(str::to_owned)
             }
             other => Self::key(other),
         }
@@ -300,13 +294,13 @@ impl LabeledReport {
     /// One row per combination of dimension values that has something to
     /// count.
     async fn rows(&self) -> Vec<ReportRowNode<'_>> {
-        self.report.rows.iter().map(|r| ReportRowNode { report: self, row: r }).collect()
+        self.rows.iter().map(|r| ReportRowNode { report: self, row: r }).collect()
     }
 
-    /// The measures over everything the report counts (not a sum of the
-    /// rows: averages are taken over all items).
+    /// The measures over everything the report counts (averages are taken
+    /// over all items, not over the rows' averages).
     async fn totals(&self) -> &[Option<f64>] {
-        &self.report.totals
+        &self.totals
     }
 
     /// The instant the numbers hold for.
@@ -322,7 +316,7 @@ impl LabeledReport {
 
 pub struct ReportRowNode<'a> {
     report: &'a LabeledReport,
-    row: &'a goalgraph_domain::report::ReportRow,
+    row: &'a LabeledRow,
 }
 
 #[Object(name = "ReportRow")]
@@ -332,20 +326,20 @@ impl ReportRowNode<'_> {
             .spec
             .dimensions
             .iter()
-            .zip(&self.row.dimensions)
-            .map(|(d, v)| ReportDimensionValue { report: self.report, dimension: *d, value: *v })
+            .zip(self.row.row.dimensions.iter().zip(&self.row.labels))
+            .map(|(d, (v, label))| ReportDimensionValue { dimension: *d, value: *v, label: label.as_deref() })
             .collect()
     }
 
     /// One value per measure, in the report's order; null where the measure
     /// is undefined (an average of nothing).
     async fn values(&self) -> &[Option<f64>] {
-        &self.row.values
+        &self.row.row.values
     }
 }
 
 pub struct ReportDimensionValue<'a> {
-    report: &'a LabeledReport,
+    label: Option<&'a str>,
     dimension: goalgraph_domain::report::ReportDimension,
     value: DimensionValue,
 }
@@ -365,7 +359,7 @@ impl ReportDimensionValue<'_> {
 
     /// The name of the period, unit or person, or the enum's word.
     async fn label(&self) -> Option<String> {
-        self.report.label(&self.value)
+        LabeledReport::label(&self.value, self.label)
     }
 
     async fn period(&self, ctx: &Context<'_>) -> ApiResult<Option<PeriodNode>> {

@@ -56,6 +56,7 @@ pub use ownership::Transferred;
 pub use page::{CursorKey, Page, PageArgs, SortDirection};
 pub use people::{NewPerson, PeopleFilter, PeopleParent, PersonOrder, PersonPatch};
 pub use periods::{NewPeriod, PeriodOrder, PeriodPatch};
+pub use report::{LabeledRow, ReportQuery, ReportRows};
 pub use review::{GradeCounts, KindCounts, ReviewCounts, provisional};
 pub use saved_reports::SavedReportInput;
 pub use store::{Backend, Store, StoreOptions, WriteTx};

@@ -1,11 +1,13 @@
-//! `GET /reports/export?format=csv`: a report as a CSV file, written to the
-//! response in chunks as the rows are turned into text.
+//! `GET /reports/export?format=csv`: a report as a CSV file, streamed: the
+//! report's one statement is read row by row as the body is written, in
+//! chunks, so memory does not grow with the size of the organization.
 //!
 //! Two ways in: with the caller's bearer credential and the report
 //! definition as the `input` parameter (the JSON of a `ReportInput`) or a
 //! `savedReportId` (run with the caller's own visibility), or with a
 //! one-time `link` from `createReportExportLink` and no header at
-//! all (a browser link). Each export is audited (`exportReport`); a link
+//! all (a browser link); `asOf` (RFC 3339) gives the numbers that held
+//! then, as `report(asOf:)`. Each export is audited (`exportReport`); a link
 //! is used up by its export. Text cells a spreadsheet would run as a
 //! formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return)
 //! are prefixed with `'`.
@@ -16,12 +18,12 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use goalgraph_api::context::RequestContext;
 use goalgraph_api::error::ApiError;
 use goalgraph_api::ids::{NodeType, decode_id};
 use goalgraph_api::reports::{LabeledReport, ReportInput};
-use goalgraph_domain::report::ReportDimension;
+use goalgraph_domain::report::{ReportDimension, ReportSpec};
+use goalgraph_persistence::{LabeledRow, ReportRows, StoreError};
 use std::sync::Arc;
 
 /// Records per chunk of the response body.
@@ -34,6 +36,9 @@ pub struct ExportQuery {
     #[serde(rename = "savedReportId")]
     saved_report_id: Option<String>,
     link: Option<String>,
+    /// The instant the numbers hold at (RFC 3339), as `report(asOf:)`.
+    #[serde(rename = "asOf")]
+    as_of: Option<String>,
 }
 
 /// An error as the GraphQL endpoints answer it: a code, and the field at
@@ -79,60 +84,82 @@ fn number(v: Option<f64>) -> String {
 
 /// The header: per dimension its label, and for periods, units and people
 /// their global id too; then the measures.
-fn header_row(report: &LabeledReport) -> Vec<String> {
+fn header_row(spec: &ReportSpec) -> Vec<String> {
     let mut out = Vec::new();
-    for d in &report.spec.dimensions {
+    for d in &spec.dimensions {
         let name = d.as_str().to_lowercase();
         out.push(name.clone());
-        if matches!(d, ReportDimension::Period | ReportDimension::Unit | ReportDimension::Owner) {
+        if has_id(*d) {
             out.push(format!("{name}_id"));
         }
     }
-    out.extend(report.spec.measures.iter().map(|m| m.as_str().to_lowercase()));
+    out.extend(spec.measures.iter().map(|m| m.as_str().to_lowercase()));
     out
 }
 
+fn has_id(d: ReportDimension) -> bool {
+    matches!(d, ReportDimension::Period | ReportDimension::Unit | ReportDimension::Owner)
+}
+
 /// One row's record: labels (and ids) of its dimensions, then its values.
-fn record(report: &LabeledReport, row: &goalgraph_domain::report::ReportRow) -> Vec<String> {
+fn record(spec: &ReportSpec, row: &LabeledRow) -> Vec<String> {
     let mut rec = Vec::new();
-    for (d, v) in report.spec.dimensions.iter().zip(&row.dimensions) {
-        rec.push(safe_cell(&report.label(v).unwrap_or_default()));
-        if matches!(d, ReportDimension::Period | ReportDimension::Unit | ReportDimension::Owner) {
+    for ((d, v), label) in spec.dimensions.iter().zip(&row.row.dimensions).zip(&row.labels) {
+        rec.push(safe_cell(&LabeledReport::label(v, label.as_deref()).unwrap_or_default()));
+        if has_id(*d) {
             rec.push(safe_cell(&LabeledReport::key(v).unwrap_or_default()));
         }
     }
-    rec.extend(row.values.iter().map(|v| number(*v)));
+    rec.extend(row.row.values.iter().map(|v| number(*v)));
     rec
 }
 
 /// The totals, `TOTAL` under the first dimension's column; none without
 /// dimensions (the one row is the totals).
-fn totals_record(report: &LabeledReport) -> Option<Vec<String>> {
-    if report.spec.dimensions.is_empty() {
+fn totals_record(spec: &ReportSpec, totals: &[Option<f64>]) -> Option<Vec<String>> {
+    if spec.dimensions.is_empty() {
         return None;
     }
-    let width = header_row(report).len() - report.spec.measures.len();
+    let width = header_row(spec).len() - spec.measures.len();
     let mut rec = vec![String::new(); width];
     rec[0] = "TOTAL".into();
-    rec.extend(report.report.totals.iter().map(|v| number(*v)));
+    rec.extend(totals.iter().map(|v| number(*v)));
     Some(rec)
 }
 
-/// Chunk `i` of the body: the header first, rows by [`CHUNK_ROWS`], the
-/// totals last; each is turned into text only when the body asks for it.
-fn body_chunk(report: &LabeledReport, i: usize) -> Bytes {
-    let rows = &report.report.rows;
-    let row_chunks = rows.len().div_ceil(CHUNK_ROWS);
-    let mut recs = Vec::new();
-    if i == 0 {
-        recs.push(header_row(report));
+/// The body being written: the header first, then the rows as the
+/// database sends them, [`CHUNK_ROWS`] records per chunk, the totals last.
+/// Only one chunk's records are held at a time.
+struct Sheet {
+    spec: ReportSpec,
+    rows: ReportRows,
+    header: bool,
+    done: bool,
+}
+
+impl Sheet {
+    /// The next chunk of the body, none after the totals.
+    async fn chunk(&mut self) -> Result<Option<Bytes>, StoreError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut recs = Vec::with_capacity(CHUNK_ROWS + 2);
+        if !self.header {
+            self.header = true;
+            recs.push(header_row(&self.spec));
+        }
+        while recs.len() < CHUNK_ROWS {
+            match self.rows.next().await? {
+                Some(row) => recs.push(record(&self.spec, &row)),
+                None => {
+                    recs.extend(totals_record(&self.spec, &self.rows.totals()));
+                    self.done = true;
+                    break;
+                }
+            }
+        }
+        Ok(Some(csv_chunk(&recs)))
     }
-    if i < row_chunks {
-        recs.extend(rows.iter().skip(i * CHUNK_ROWS).take(CHUNK_ROWS).map(|r| record(report, r)));
-    } else {
-        recs.extend(totals_record(report));
-    }
-    csv_chunk(&recs)
 }
 
 fn csv_chunk(rows: &[Vec<String>]) -> Bytes {
@@ -203,28 +230,36 @@ pub async fn export(
         Ok(found) => found,
         Err(response) => return response,
     };
+    let as_of = match q.as_of.as_deref().map(chrono::DateTime::parse_from_rfc3339).transpose() {
+        Ok(t) => t.map(|t| t.with_timezone(&chrono::Utc)),
+        Err(e) => return api_error(ApiError::bad_input("asOf", format!("not an RFC 3339 date-time: {e}"))),
+    };
     let run = async {
-        let report = LabeledReport::run(
-            "input",
-            &state.store,
-            &ctx.actor,
-            spec.clone(),
-            &ctx.settings,
-            chrono::Utc::now(),
-        )
-        .await?;
+        let now = chrono::Utc::now();
+        let query =
+            LabeledReport::prepare("input", &state.store, &ctx.actor, &spec, &ctx.settings, now, as_of).await?;
         // Audited (and a link used up) before a byte leaves.
         state.store.record_export(&ctx.actor, &spec, format, link).await?;
-        Ok::<_, ApiError>(report)
+        Ok::<_, ApiError>(query.rows(&state.store).await?)
     };
-    let report = match goalgraph_persistence::with_request_id(request_id.clone(), run).await {
+    let rows = match goalgraph_persistence::with_request_id(request_id.clone(), run).await {
         Ok(r) => r,
         Err(e) => return api_error(e),
     };
-    let chunks = report.report.rows.len().div_ceil(CHUNK_ROWS) + 1;
-    let report = Arc::new(report);
-    let body =
-        futures_util::stream::iter(0..chunks).map(move |i| Ok::<_, std::io::Error>(body_chunk(&report, i)));
+    let sheet = Sheet { spec, rows, header: false, done: false };
+    let body = futures_util::stream::unfold(Some(sheet), |sheet| async move {
+        let mut sheet = sheet?;
+        match sheet.chunk().await {
+            Ok(Some(bytes)) => Some((Ok(bytes), Some(sheet))),
+            Ok(None) => None,
+            Err(e) => {
+                // The status is sent: end the body short, so the client
+                // sees a broken transfer rather than a short file.
+                tracing::error!(error = %e, "report export failed while streaming");
+                Some((Err(std::io::Error::other(e.to_string())), None))
+            }
+        }
+    });
     let mut response = Body::from_stream(body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));

@@ -41,11 +41,14 @@ fn definition() -> serde_json::Value {
     })
 }
 
-async fn download(
-    http: &reqwest::Client,
-    server: &ServerProcess,
-    input: &serde_json::Value,
-) -> Fallible<(u64, u64)> {
+/// What a download read: bytes, lines, and the last line (the totals).
+struct Downloaded {
+    bytes: u64,
+    lines: u64,
+    last: String,
+}
+
+async fn download(http: &reqwest::Client, server: &ServerProcess, input: &serde_json::Value) -> Fallible<Downloaded> {
     let url = format!("http://{}/reports/export", server.ready.addr);
     let res = http
         .get(url)
@@ -59,12 +62,67 @@ async fn download(
         return Err(format!("export: {status}: {}", res.text().await.unwrap_or_default()));
     }
     let (mut bytes, mut lines) = (0_u64, 0_u64);
+    // The tail of the body, enough to hold the last line.
+    let mut tail: Vec<u8> = Vec::new();
     let mut res = res;
     while let Some(chunk) = res.chunk().await.map_err(|e| format!("export body: {e}"))? {
         bytes += chunk.len() as u64;
         lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        tail.extend_from_slice(&chunk);
+        if tail.len() > 8192 {
+            tail.drain(..tail.len() - 4096);
+        }
     }
-    Ok((bytes, lines))
+    let text = String::from_utf8_lossy(&tail);
+    let last = text.trim_end().rsplit('\n').next().unwrap_or_default().to_owned();
+    Ok(Downloaded { bytes, lines, last })
+}
+
+/// The export agrees with `report` over GraphQL: as many records as rows,
+/// and the same totals.
+async fn check(
+    http: &reqwest::Client,
+    server: &ServerProcess,
+    input: &serde_json::Value,
+    got: &Downloaded,
+) -> Fallible<()> {
+    let body = serde_json::json!({
+        "query": "query($r: ReportInput!) { report(input: $r) { totals rows { values } } }",
+        "variables": { "r": input },
+    });
+    let res = http
+        .post(format!("http://{}/graphql", server.ready.addr))
+        .bearer_auth(&server.ready.token)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("report: {e}"))?;
+    let json: serde_json::Value = res.json().await.map_err(|e| format!("report: {e}"))?;
+    let report = &json["data"]["report"];
+    let rows = report["rows"].as_array().ok_or_else(|| format!("report: {json}"))?.len() as u64;
+    if got.lines != rows + 2 {
+        return Err(format!("export: {} lines for {rows} rows (and a header and the totals)", got.lines));
+    }
+    let cells: Vec<&str> = got.last.split(',').collect();
+    let totals = report["totals"].as_array().ok_or_else(|| format!("report: {json}"))?;
+    if cells.first() != Some(&"TOTAL") || cells.len() < totals.len() {
+        return Err(format!("export: the last line is not the totals: {}", got.last));
+    }
+    let last = totals.len().saturating_sub(1);
+    for (i, (cell, total)) in cells[cells.len() - totals.len()..].iter().zip(totals).enumerate() {
+        // Days in breach (the last measure) grow by the seconds between
+        // the two requests.
+        let tolerance = if i == last { 0.01 } else { 1e-9 };
+        let same = match (cell.parse::<f64>().ok(), total.as_f64()) {
+            (None, None) => cell.is_empty(),
+            (Some(a), Some(b)) => (a - b).abs() <= tolerance * b.abs().max(1.0),
+            _ => false,
+        };
+        if !same {
+            return Err(format!("export: totals {} against the report's {totals:?}", got.last));
+        }
+    }
+    Ok(())
 }
 
 pub async fn run(server_url: Option<&str>, options: &ExportOptions) -> Fallible<Vec<ExportRow>> {
@@ -85,9 +143,11 @@ pub async fn run(server_url: Option<&str>, options: &ExportOptions) -> Fallible<
                 server.reset_peak()?;
                 let rss_kib = server.rss_kib()?;
                 let started = Instant::now();
-                let (bytes, lines) = download(&http, &server, &definition()).await?;
+                let got = download(&http, &server, &definition()).await?;
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
                 let peak_kib = server.peak_kib()?;
+                check(&http, &server, &definition(), &got).await?;
+                let Downloaded { bytes, lines, .. } = got;
                 // The header and the totals are not rows.
                 Ok::<_, String>(ExportRow {
                     people,

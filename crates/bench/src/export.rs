@@ -48,7 +48,11 @@ struct Downloaded {
     last: String,
 }
 
-async fn download(http: &reqwest::Client, server: &ServerProcess, input: &serde_json::Value) -> Fallible<Downloaded> {
+async fn download(
+    http: &reqwest::Client,
+    server: &ServerProcess,
+    input: &serde_json::Value,
+) -> Fallible<Downloaded> {
     let url = format!("http://{}/reports/export", server.ready.addr);
     let res = http
         .get(url)

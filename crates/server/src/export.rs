@@ -237,7 +237,8 @@ pub async fn export(
     let run = async {
         let now = chrono::Utc::now();
         let query =
-            LabeledReport::prepare("input", &state.store, &ctx.actor, &spec, &ctx.settings, now, as_of).await?;
+            LabeledReport::prepare("input", &state.store, &ctx.actor, &spec, &ctx.settings, now, as_of)
+                .await?;
         // Audited (and a link used up) before a byte leaves.
         state.store.record_export(&ctx.actor, &spec, format, link).await?;
         Ok::<_, ApiError>(query.rows(&state.store).await?)

@@ -270,12 +270,31 @@ pub async fn reports_count_by_hand_and_by_visibility(db: TestDb) {
         .iter()
         .map(|r| r["dimensions"][0]["unit"]["name"].as_str().unwrap())
         .collect();
-    assert_eq!(unit_names.len(), 3);
+    assert_eq!(unit_names, ["Alpha Corp", "Engineering", "Sales"], "rows come in the order of the names");
 
     // Health and owner: the owner's name, and the empty owner of units.
     let data =
         report(&admin, json!({ "measures": ["OBJECTIVE_COUNT"], "dimensions": ["HEALTH", "OWNER"] })).await;
     let r = rows(&data);
+    // As they come: the empty value first, health by severity, then names.
+    let order: Vec<Vec<String>> = data["report"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["dimensions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["label"].as_str().unwrap_or("-").to_owned())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [["-", "-"], ["ON_TRACK", "-"], ["OFF_TRACK", "-"], ["OFF_TRACK", "Mia Member"]],
+        "rows come ordered by health's severity, then by owner"
+    );
     let keys: Vec<(String, String, f64)> =
         r.iter().map(|(l, v)| (l[0].clone(), l[1].clone(), v[0].as_f64().unwrap())).collect();
     assert_eq!(

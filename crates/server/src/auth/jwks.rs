@@ -1,8 +1,10 @@
 //! The verification key set and token verification.
 
 use std::collections::{BTreeSet, HashMap};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -13,6 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rsa::traits::PublicKeyParts as _;
 use rsa::{BigUint, RsaPublicKey};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::{AuthError, AuthSettings, AuthSetupError, VerifiedToken};
 
@@ -27,6 +30,16 @@ const MIN_ON_DEMAND_RELOAD: Duration = Duration::from_secs(10);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Weaker RSA keys are skipped when loading a key set.
 const MIN_RSA_BITS: usize = 2048;
+/// Verified tokens remembered (least recently used forgotten first).
+const VERIFIED_CAPACITY: usize = 4096;
+
+/// A token that passed every check, remembered by the SHA-256 of its text
+/// so that the next request with it skips the signature: valid while the
+/// key set it was checked against is current and until it expires.
+struct Verified {
+    token: VerifiedToken,
+    generation: u64,
+}
 
 /// Where the key set comes from.
 enum Source {
@@ -59,6 +72,10 @@ pub struct KeyStore {
     /// When the last unknown-kid reload ran; the mutex also makes a burst
     /// of unknown-kid requests share one reload.
     last_on_demand_reload: tokio::sync::Mutex<Option<Instant>>,
+    /// Bumped by every reload: tokens verified before it are checked again.
+    generation: AtomicU64,
+    verified: Mutex<lru::LruCache<[u8; 32], Verified>>,
+    leeway: i64,
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -104,6 +121,11 @@ impl KeyStore {
             roles_claim: settings.roles_claim.clone().filter(|c| !c.is_empty()),
             refresh_every: Duration::from_secs(settings.refresh_seconds),
             last_on_demand_reload: tokio::sync::Mutex::new(None),
+            generation: AtomicU64::new(0),
+            verified: Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(VERIFIED_CAPACITY).unwrap_or(NonZeroUsize::MIN),
+            )),
+            leeway: i64::try_from(settings.leeway_seconds).unwrap_or(i64::MAX),
         };
         store.reload().await?;
         Ok(Arc::new(store))
@@ -128,6 +150,8 @@ impl KeyStore {
             // A poisoned lock only means a panic elsewhere; the Arc is still whole.
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
+        // A key may have left or changed: remembered tokens are checked again.
+        self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 
@@ -165,10 +189,52 @@ impl KeyStore {
 
     /// Checks a bearer token (without the `Bearer ` prefix) and returns the
     /// identity it asserts.
+    ///
+    /// A token verified before against the current key set is answered
+    /// from memory (its expiry checked again) without the signature.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::Malformed);
         }
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some(found) = self.remembered(&digest, generation)? {
+            return Ok(found);
+        }
+        let verified = self.verify_signed(token).await?;
+        self.lock_verified().put(digest, Verified { token: verified.clone(), generation });
+        Ok(verified)
+    }
+
+    /// Tokens answered from memory so far (for tests).
+    #[cfg(test)]
+    pub(crate) fn remembered_count(&self) -> usize {
+        self.lock_verified().len()
+    }
+
+    fn lock_verified(&self) -> std::sync::MutexGuard<'_, lru::LruCache<[u8; 32], Verified>> {
+        // A poisoned lock only means a panic elsewhere; the cache is still whole.
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The remembered identity of a token, if it was verified against this
+    /// key set; expired since: refused, as the library refuses it.
+    fn remembered(&self, digest: &[u8; 32], generation: u64) -> Result<Option<VerifiedToken>, AuthError> {
+        let mut cache = self.lock_verified();
+        let Some(entry) = cache.get(digest) else { return Ok(None) };
+        if entry.generation != generation {
+            cache.pop(digest);
+            return Ok(None);
+        }
+        if entry.token.expires_at.saturating_add(self.leeway) < chrono::Utc::now().timestamp() {
+            cache.pop(digest);
+            return Err(AuthError::Expired);
+        }
+        Ok(Some(entry.token.clone()))
+    }
+
+    /// The full check: header, key, signature and claims.
+    async fn verify_signed(&self, token: &str) -> Result<VerifiedToken, AuthError> {
         // The header is checked before any key is looked up or any signature
         // computed, so only RS256 tokens ever reach the crypto.
         let kid = checked_header_kid(token)?;

@@ -673,3 +673,33 @@ fn reasons_are_distinct_stable_labels() {
     assert!(reasons.iter().all(|r| r.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
     assert_eq!(AuthError::MissingClaim("tenant").reason(), AuthError::MissingClaim("sub").reason());
 }
+
+#[tokio::test]
+async fn a_verified_token_is_remembered_until_its_key_set_changes() {
+    let (_dir, file, store) = store_a().await;
+    let token = sign_a(&good_claims());
+    assert_eq!(store.remembered_count(), 0);
+    assert_eq!(store.verify(&token).await.unwrap().subject, "user-1");
+    assert_eq!(store.remembered_count(), 1, "remembered after its first check");
+    assert_eq!(store.verify(&token).await.unwrap().subject, "user-1");
+    // A tampered copy is a different text: checked, and refused.
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    parts[1] =
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&with(good_claims(), "sub", json!("admin"))).unwrap());
+    assert_eq!(store.verify(&parts.join(".")).await, Err(AuthError::BadSignature));
+    // Key A leaves the set: the remembered token is checked again, and refused.
+    write_jwks(&file, &[key_b()]);
+    store.reload().await.unwrap();
+    assert_eq!(store.verify(&token).await, Err(AuthError::UnknownKid));
+}
+
+#[tokio::test]
+async fn a_remembered_token_still_expires() {
+    let (_dir, _file, store) = store_a().await; // leeway 30 s
+    let token = sign_a(&with(good_claims(), "exp", json!(now() - 29)));
+    assert!(store.verify(&token).await.is_ok(), "within the leeway");
+    assert_eq!(store.remembered_count(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(store.verify(&token).await, Err(AuthError::Expired), "expired while remembered");
+    assert_eq!(store.remembered_count(), 0, "and forgotten");
+}

@@ -388,6 +388,7 @@ impl Store {
         let pages = page::fetch_grouped_pages(
             &self.db,
             select,
+            &visible,
             check_in::Column::KeyResultId,
             |m| m.key_result_id,
             sort,

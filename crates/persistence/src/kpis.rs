@@ -641,6 +641,7 @@ impl Store {
         let pages = page::fetch_grouped_pages(
             &self.db,
             select,
+            &raw,
             kpi_measurement::Column::KpiId,
             |m| m.kpi_id,
             sort,

@@ -137,13 +137,17 @@ where
 }
 
 /// The same page for many parents at once (e.g. the first 20 people of
-/// each of 50 teams) in ONE statement: rows are ranked per parent with
-/// `ROW_NUMBER() OVER (PARTITION BY …)` and each parent keeps its first
-/// `first + 1`. Nested connections cost one statement per level this way,
-/// not one per parent.
+/// each of 50 teams) in ONE statement, so nested connections cost one
+/// statement per level, not one per parent. On PostgreSQL each parent's
+/// page is a `LATERAL` subquery (`ORDER BY … LIMIT first + 1`), which reads
+/// only those rows from an index on (parent, sort column, id); elsewhere
+/// rows are ranked per parent with `ROW_NUMBER() OVER (PARTITION BY …)` and
+/// each parent keeps its first `first + 1`. `parents` are the parents
+/// `select` is filtered to.
 pub(crate) async fn fetch_grouped_pages<E, C>(
     conn: &C,
     select: Select<E>,
+    parents: &[Uuid],
     group_column: E::Column,
     group_of: fn(&E::Model) -> Uuid,
     sort: SortSpec<E>,
@@ -158,22 +162,43 @@ where
         SortDirection::Asc => "ASC",
         SortDirection::Desc => "DESC",
     };
-    let rank = format!(
-        "ROW_NUMBER() OVER (PARTITION BY {table}.{group} ORDER BY {table}.{sort_col} {direction}, {table}.{id} {direction})",
-        group = group_column.as_str(),
-        sort_col = sort.column.as_str(),
-        id = sort.id_column.as_str(),
-    );
+    let (group, sort_col, id) = (group_column.as_str(), sort.column.as_str(), sort.id_column.as_str());
     let backend = conn.get_database_backend();
-    let inner = after_cursor(select, &sort, args)?.column_as(Expr::cust(rank), "page_rank").build(backend);
-    let statement = Statement {
-        sql: format!(
-            "SELECT * FROM ({}) AS ranked WHERE page_rank <= {} ORDER BY page_rank",
-            inner.sql,
-            args.first + 1
-        ),
-        values: inner.values,
-        db_backend: backend,
+    let statement = if backend == sea_orm::DbBackend::Postgres {
+        let inner = after_cursor(select, &sort, args)?
+            .filter(Expr::cust(format!("{table}.{group} = parent.id")))
+            .order_by(sort.column, order_of(sort.direction))
+            .order_by(sort.id_column, order_of(sort.direction))
+            .limit(args.first + 1)
+            .build(backend);
+        let mut values = inner.values.map(|v| v.0).unwrap_or_default();
+        values.push(crate::sql::list_value(backend, parents));
+        Statement {
+            sql: format!(
+                "SELECT ranked.* FROM unnest(CAST(${n} AS uuid[])) WITH ORDINALITY AS parent(id, ord) \
+                 CROSS JOIN LATERAL ({}) AS ranked \
+                 ORDER BY parent.ord, ranked.{sort_col} {direction}, ranked.{id} {direction}",
+                inner.sql,
+                n = values.len(),
+            ),
+            values: Some(sea_orm::Values(values)),
+            db_backend: backend,
+        }
+    } else {
+        let rank = format!(
+            "ROW_NUMBER() OVER (PARTITION BY {table}.{group} ORDER BY {table}.{sort_col} {direction}, {table}.{id} {direction})"
+        );
+        let inner =
+            after_cursor(select, &sort, args)?.column_as(Expr::cust(rank), "page_rank").build(backend);
+        Statement {
+            sql: format!(
+                "SELECT * FROM ({}) AS ranked WHERE page_rank <= {} ORDER BY page_rank",
+                inner.sql,
+                args.first + 1
+            ),
+            values: inner.values,
+            db_backend: backend,
+        }
     };
     let rows = E::find().from_raw_sql(statement).all(conn).await?;
     let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();

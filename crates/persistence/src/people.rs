@@ -236,9 +236,17 @@ impl Store {
         }
         let (select, column, group_of) = self.parent_filter(actor, parents, filter);
         let by_unit = matches!(column, person::Column::UnitId);
+        let raw: Vec<Uuid> = parents
+            .iter()
+            .map(|p| match p {
+                PeopleParent::Unit(u) => u.0,
+                PeopleParent::Manager(m) => m.0,
+            })
+            .collect();
         let pages = page::fetch_grouped_pages(
             &self.db,
             select,
+            &raw,
             column,
             group_of,
             person_sort(order, direction),

@@ -227,7 +227,7 @@ impl LabeledReport {
         as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<Self> {
         let query = Self::prepare(prefix, store, actor, &spec, settings, now, as_of).await?;
-        let (rows, totals) = query.rows(store).await?.collect().await?;
+        let (rows, totals) = query.rows(store, None).await?.collect().await?;
         Ok(Self { spec, rows, totals, generated_at: now, as_of })
     }
 

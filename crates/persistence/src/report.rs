@@ -28,9 +28,11 @@ use goalgraph_domain::report::{
 use goalgraph_domain::settings::OrganizationSettings;
 use goalgraph_domain::{DomainError, PeriodId, PersonId, UnitId};
 use sea_orm::{
-    ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, QueryStream, Statement, StreamTrait, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, Statement, StreamTrait,
+    TransactionTrait, Value,
 };
-use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// A statement's text and values, numbered as they are bound.
@@ -308,6 +310,11 @@ struct When {
 /// [`Store::prepare_report`].
 pub struct ReportQuery {
     statement: Statement,
+    shape: Arc<Shape>,
+}
+
+/// What a row of the statement holds, to read it.
+struct Shape {
     dimensions: Vec<ReportDimension>,
     measures: Vec<ReportMeasure>,
     okr: bool,
@@ -323,84 +330,123 @@ pub struct LabeledRow {
     pub labels: Vec<Option<String>>,
 }
 
+/// Rows the reading task may run ahead of the reader.
+const ROWS_AHEAD: usize = 256;
+
 /// A report's rows as the database sends them, one at a time, with the
 /// totals summed as they pass ([`Self::totals`] once the last is read).
-/// Memory does not grow with the number of rows.
+/// A task reads the statement in a transaction of its own, at most
+/// [`ROWS_AHEAD`] rows ahead: memory does not grow with the number of rows.
+/// Dropping this stops the task and the statement.
 pub struct ReportRows {
-    stream: Pin<Box<QueryStream>>,
-    query: ReportQuery,
+    rx: tokio::sync::mpsc::Receiver<StoreResult<(LabeledRow, OkrSums, KpiSums)>>,
+    shape: Arc<Shape>,
     okr_total: OkrSums,
     kpi_total: KpiSums,
 }
 
-impl ReportQuery {
-    /// Runs the statement; rows come as they are read.
-    pub async fn rows(self, store: &Store) -> StoreResult<ReportRows> {
-        let stream = store.db.stream_raw(self.statement.clone()).await?;
-        Ok(ReportRows {
-            stream: Box::pin(stream),
-            query: self,
-            okr_total: OkrSums::default(),
-            kpi_total: KpiSums::default(),
-        })
-    }
-
+impl Shape {
     fn values(&self, o: &OkrSums, k: &KpiSums) -> Vec<Option<f64>> {
         self.measures.iter().map(|m| measure_value(*m, o, k)).collect()
+    }
+
+    fn read(&self, row: &QueryResult) -> StoreResult<(LabeledRow, OkrSums, KpiSums)> {
+        let okr = if self.okr {
+            OkrSums {
+                objectives: u64_of(row, "objectives")?,
+                progress_sum: f64_of(row, "progress_sum")?,
+                scored: u64_of(row, "scored")?,
+                score_sum: f64_of(row, "score_sum")?,
+                with_health: u64_of(row, "with_health")?,
+                on_track: u64_of(row, "on_track")?,
+                at_risk: u64_of(row, "at_risk")?,
+                off_track: u64_of(row, "off_track")?,
+                key_results: u64_of(row, "krs")?,
+                stale_key_results: u64_of(row, "stale")?,
+                check_ins: u64_of(row, "check_ins")?,
+            }
+        } else {
+            OkrSums::default()
+        };
+        let kpi = if self.kpi {
+            let out_of_range = u64_of(row, "out_of_range")?;
+            KpiSums {
+                kpis: u64_of(row, "kpis")?,
+                healthy: u64_of(row, "healthy")?,
+                at_risk: u64_of(row, "kpi_at_risk")?,
+                breached: u64_of(row, "breached")?,
+                out_of_range,
+                days_out_sum: (self.now_epoch * out_of_range as f64 - f64_of(row, "since_sum")?) / 86_400.0,
+            }
+        } else {
+            KpiSums::default()
+        };
+        let labels = (0..self.dimensions.len())
+            .map(|i| row.try_get::<Option<String>>("", &format!("n{i}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let row = ReportRow {
+            dimensions: dimension_values(row, &self.dimensions)?,
+            values: self.values(&okr, &kpi),
+        };
+        Ok((LabeledRow { row, labels }, okr, kpi))
+    }
+}
+
+impl ReportQuery {
+    /// Runs the statement; rows come as they are read. On PostgreSQL
+    /// `limit` replaces the pool's `statement_timeout` for it (an export
+    /// of a whole organization takes longer than a request).
+    pub async fn rows(self, store: &Store, limit: Option<Duration>) -> StoreResult<ReportRows> {
+        let (tx, rx) = tokio::sync::mpsc::channel(ROWS_AHEAD);
+        let (db, shape, statement) = (store.db.clone(), self.shape.clone(), self.statement);
+        let postgres = store.db_backend() == DbBackend::Postgres;
+        tokio::spawn(async move {
+            let read = async {
+                let txn = db.begin().await?;
+                if let (true, Some(limit)) = (postgres, limit) {
+                    let millis = limit.as_millis().max(1);
+                    txn.execute_unprepared(&format!("SET LOCAL statement_timeout = {millis}")).await?;
+                }
+                let mut stream = txn.stream_raw(statement).await?;
+                loop {
+                    let next = tokio::select! {
+                        next = stream.next() => next,
+                        // The reader is gone: stop the statement.
+                        () = tx.closed() => break,
+                    };
+                    let Some(row) = next else { break };
+                    let read = row.map_err(StoreError::from).and_then(|r| shape.read(&r));
+                    if tx.send(read).await.is_err() {
+                        break;
+                    }
+                }
+                drop(stream);
+                // It only read.
+                txn.rollback().await?;
+                Ok::<_, StoreError>(())
+            };
+            if let Err(e) = read.await {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        Ok(ReportRows { rx, shape: self.shape, okr_total: OkrSums::default(), kpi_total: KpiSums::default() })
     }
 }
 
 impl ReportRows {
     /// The next row, or none after the last.
     pub async fn next(&mut self) -> StoreResult<Option<LabeledRow>> {
-        let Some(row) = self.stream.next().await.transpose()? else { return Ok(None) };
-        let q = &self.query;
-        let okr = if q.okr {
-            OkrSums {
-                objectives: u64_of(&row, "objectives")?,
-                progress_sum: f64_of(&row, "progress_sum")?,
-                scored: u64_of(&row, "scored")?,
-                score_sum: f64_of(&row, "score_sum")?,
-                with_health: u64_of(&row, "with_health")?,
-                on_track: u64_of(&row, "on_track")?,
-                at_risk: u64_of(&row, "at_risk")?,
-                off_track: u64_of(&row, "off_track")?,
-                key_results: u64_of(&row, "krs")?,
-                stale_key_results: u64_of(&row, "stale")?,
-                check_ins: u64_of(&row, "check_ins")?,
-            }
-        } else {
-            OkrSums::default()
-        };
-        let kpi = if q.kpi {
-            let out_of_range = u64_of(&row, "out_of_range")?;
-            KpiSums {
-                kpis: u64_of(&row, "kpis")?,
-                healthy: u64_of(&row, "healthy")?,
-                at_risk: u64_of(&row, "kpi_at_risk")?,
-                breached: u64_of(&row, "breached")?,
-                out_of_range,
-                days_out_sum: (q.now_epoch * out_of_range as f64 - f64_of(&row, "since_sum")?) / 86_400.0,
-            }
-        } else {
-            KpiSums::default()
-        };
-        let labels = (0..q.dimensions.len())
-            .map(|i| row.try_get::<Option<String>>("", &format!("n{i}")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let values = q.values(&okr, &kpi);
+        let Some(read) = self.rx.recv().await else { return Ok(None) };
+        let (row, okr, kpi) = read?;
         self.okr_total += okr;
         self.kpi_total += kpi;
-        Ok(Some(LabeledRow {
-            row: ReportRow { dimensions: dimension_values(&row, &q.dimensions)?, values },
-            labels,
-        }))
+        Ok(Some(row))
     }
 
     /// The measures over all rows read so far: the report's totals once
     /// [`Self::next`] has answered none.
     pub fn totals(&self) -> Vec<Option<f64>> {
-        self.query.values(&self.okr_total, &self.kpi_total)
+        self.shape.values(&self.okr_total, &self.kpi_total)
     }
 
     /// Reads the remaining rows and the totals.
@@ -437,7 +483,7 @@ impl Store {
         as_of: Option<DateTime<Utc>>,
     ) -> StoreResult<Report> {
         let query = self.prepare_report(actor, spec, settings, now, as_of).await?;
-        let (rows, totals) = query.rows(self).await?.collect().await?;
+        let (rows, totals) = query.rows(self, None).await?.collect().await?;
         Ok(Report { rows: rows.into_iter().map(|r| r.row).collect(), totals })
     }
 
@@ -593,11 +639,13 @@ impl Store {
         let sql = format!("WITH RECURSIVE {} SELECT g.*{names} FROM g{joins}{order}", ctes.join(", "));
         Ok(ReportQuery {
             statement: stmt(q.backend, &sql, q.values),
-            dimensions: dimensions.clone(),
-            measures: spec.measures.clone(),
-            okr,
-            kpi,
-            now_epoch: when.at.timestamp_millis() as f64 / 1000.0,
+            shape: Arc::new(Shape {
+                dimensions: dimensions.clone(),
+                measures: spec.measures.clone(),
+                okr,
+                kpi,
+                now_epoch: when.at.timestamp_millis() as f64 / 1000.0,
+            }),
         })
     }
 }

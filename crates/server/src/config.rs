@@ -72,6 +72,10 @@ pub struct Config {
     /// Seconds one request (an HTTP request, or a query or mutation over a
     /// WebSocket) may run before it is cancelled (fractions allowed).
     pub request_timeout_seconds: f64,
+    /// Seconds a report export's statement may run (PostgreSQL's
+    /// `statement_timeout` for it): a whole organization's report takes
+    /// longer than a request.
+    pub export_timeout_seconds: f64,
     /// Query-cost budgets (the validated complexity of each operation).
     pub rate_limit: RateLimitSettings,
     /// PEM certificate chain: with `tls_key_path`, the server speaks HTTPS
@@ -143,6 +147,7 @@ impl Default for Config {
             max_batch: 10,
             trusted_documents: None,
             request_timeout_seconds: 30.0,
+            export_timeout_seconds: 600.0,
             rate_limit: RateLimitSettings::default(),
             tls_cert_path: None,
             tls_key_path: None,
@@ -219,6 +224,7 @@ impl Config {
             ("ws_init_timeout_seconds", self.ws_init_timeout_seconds),
             ("ws_ping_interval_seconds", self.ws_ping_interval_seconds),
             ("request_timeout_seconds", self.request_timeout_seconds),
+            ("export_timeout_seconds", self.export_timeout_seconds),
             ("rate_limit.period_seconds", self.rate_limit.period_seconds),
         ] {
             if !(seconds > 0.0 && seconds <= MAX_WS_SECONDS) {
@@ -262,6 +268,11 @@ impl Config {
     /// How long one request may run.
     pub fn request_timeout(&self) -> Duration {
         seconds(self.request_timeout_seconds)
+    }
+
+    /// How long a report export's statement may run.
+    pub fn export_timeout(&self) -> Duration {
+        seconds(self.export_timeout_seconds)
     }
 
     /// The per-connection send queue's capacity (at least 1).
@@ -357,6 +368,7 @@ mod tests {
         assert!(c.validate().is_ok());
         for bad in [
             Config { request_timeout_seconds: 0.0, ..Config::default() },
+            Config { export_timeout_seconds: -5.0, ..Config::default() },
             Config { max_batch: 0, ..Config::default() },
             Config { max_aliases: 0, ..Config::default() },
             Config { tls_cert_path: Some(PathBuf::from("cert.pem")), ..Config::default() },

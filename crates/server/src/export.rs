@@ -241,7 +241,7 @@ pub async fn export(
                 .await?;
         // Audited (and a link used up) before a byte leaves.
         state.store.record_export(&ctx.actor, &spec, format, link).await?;
-        Ok::<_, ApiError>(query.rows(&state.store).await?)
+        Ok::<_, ApiError>(query.rows(&state.store, Some(state.config.export_timeout())).await?)
     };
     let rows = match goalgraph_persistence::with_request_id(request_id.clone(), run).await {
         Ok(r) => r,

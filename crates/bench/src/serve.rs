@@ -157,6 +157,9 @@ pub async fn serve(args: ServeArgs) -> Fallible<()> {
         log_level: "warn".to_owned(),
         // The load client is one actor: a budget would measure the limiter.
         rate_limit: RateLimitSettings { actor_cost: 0, tenant_cost: 0, ..RateLimitSettings::default() },
+        // The export workload checks its download against a whole
+        // organization's report over GraphQL, which outlasts 30 s.
+        request_timeout_seconds: 600.0,
         ..Config::default()
     };
     let server = RunningServer::start(config).await.map_err(|e| e.to_string())?;

@@ -364,20 +364,10 @@ impl Store {
             return Ok(HashMap::new());
         }
         let raw: Vec<Uuid> = key_results.iter().map(|i| i.0).collect();
-        let visible: Vec<Uuid> = self
-            .visible_key_results(actor)
-            .select_only()
-            .column(key_result::Column::Id)
-            .filter(id_in(self.db_backend(), "key_results.id", &raw))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        if visible.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let select = check_in::Entity::find()
-            .filter(check_in::Column::OrganizationId.eq(actor.organization_id.0))
-            .filter(id_in(self.db_backend(), "check_ins.key_result_id", &visible));
+        // Visibility is part of the statement: no check-in of a key result
+        // whose objective the actor may not see.
+        let select =
+            self.visible_check_ins(actor).filter(id_in(self.db_backend(), "check_ins.key_result_id", &raw));
         let sort = SortSpec::<check_in::Entity> {
             column: check_in::Column::CreatedAt,
             id_column: check_in::Column::Id,
@@ -388,7 +378,7 @@ impl Store {
         let pages = page::fetch_grouped_pages(
             &self.db,
             select,
-            &visible,
+            &raw,
             check_in::Column::KeyResultId,
             |m| m.key_result_id,
             sort,

@@ -92,13 +92,11 @@ fn after_cursor<E: EntityTrait>(
     let Some(after) = &args.after else { return Ok(select) };
     let value = (sort.parse)(&after.key)
         .ok_or_else(|| DomainError::invalid("after", "is not a cursor of this list"))?;
+    // Qualified: the select may join tables with columns of the same names.
+    let (column, id) = (Expr::col((E::default(), sort.column)), Expr::col((E::default(), sort.id_column)));
     let (beyond, id_beyond): (SimpleExpr, SimpleExpr) = match sort.direction {
-        SortDirection::Asc => {
-            (Expr::col(sort.column).gt(value.clone()), Expr::col(sort.id_column).gt(after.id))
-        }
-        SortDirection::Desc => {
-            (Expr::col(sort.column).lt(value.clone()), Expr::col(sort.id_column).lt(after.id))
-        }
+        SortDirection::Asc => (column.gt(value.clone()), id.gt(after.id)),
+        SortDirection::Desc => (column.lt(value.clone()), id.lt(after.id)),
     };
     Ok(select
         .filter(Condition::any().add(beyond).add(Condition::all().add(sort.column.eq(value)).add(id_beyond))))

@@ -589,30 +589,18 @@ impl Store {
         let mut joins = String::new();
         let mut order = Vec::new();
         for (i, d) in dimensions.iter().enumerate() {
-            let table = match d {
-                ReportDimension::Period
-                    if policy::can_read(actor, &Resource::Period { organization_id: org_id }) =>
-                {
-                    Some("periods")
+            // The table holding the name, where the actor may read names.
+            let named = match d {
+                ReportDimension::Period => Some(("periods", Resource::Period { organization_id: org_id })),
+                ReportDimension::Unit => {
+                    Some(("units", Resource::Unit { organization_id: org_id, unit_id: None }))
                 }
-                ReportDimension::Unit
-                    if policy::can_read(
-                        actor,
-                        &Resource::Unit { organization_id: org_id, unit_id: None },
-                    ) =>
-                {
-                    Some("units")
-                }
-                ReportDimension::Owner
-                    if policy::can_read(
-                        actor,
-                        &Resource::Person { organization_id: org_id, person_id: None },
-                    ) =>
-                {
-                    Some("people")
+                ReportDimension::Owner => {
+                    Some(("people", Resource::Person { organization_id: org_id, person_id: None }))
                 }
                 _ => None,
             };
+            let table = named.filter(|(_, r)| policy::can_read(actor, r)).map(|(t, _)| t);
             match table {
                 Some(table) => {
                     names.push(format!("t{i}.name AS n{i}"));

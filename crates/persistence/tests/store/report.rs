@@ -22,7 +22,7 @@ use goalgraph_domain::{KpiId, ObjectiveId, PeriodId, PersonId, UnitId};
 use goalgraph_persistence::entity::{
     check_in, key_result, kpi, kpi_measurement, objective, period, person, unit, unit_manager,
 };
-use goalgraph_persistence::{GenerateOptions, Store};
+use goalgraph_persistence::{Backend, GenerateOptions, Store};
 use goalgraph_testkit::TestDb;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
@@ -617,6 +617,21 @@ pub async fn reports_equal_a_recomputation_for_every_role(db: TestDb) {
                 assert!(hidden > 0.0, "seed {seed}: the manager sees everything; the data tests nothing");
                 let count = |rows: &[Row]| rows[0].1[0].unwrap();
                 assert_eq!(count(&all) - count(&managed), hidden, "seed {seed}");
+            }
+        }
+        // A statement limit given to the rows applies to their statement:
+        // on PostgreSQL 1 ms cancels a report as of an instant, a minute
+        // does not; SQLite has no statement limit.
+        let at = Some(now - chrono::Duration::days(25));
+        for (limit, cancelled) in [(1, store.backend() == Backend::Postgres), (60_000, false)] {
+            let query = store.prepare_report(&admin, &history_specs[0], &settings, now, at).await.unwrap();
+            let rows = query.rows(&store, Some(std::time::Duration::from_millis(limit))).await.unwrap();
+            match rows.collect().await {
+                Ok(_) => assert!(!cancelled, "seed {seed}: a {limit} ms limit was not applied"),
+                Err(e) => {
+                    assert!(cancelled, "seed {seed}: {limit} ms: {e}");
+                    assert!(e.to_string().contains("statement timeout"), "{e}");
+                }
             }
         }
     }

@@ -658,12 +658,8 @@ fn okr_select(
         // No period, no objective: no rows, or one row of nothing.
         let d: String =
             dimensions.iter().enumerate().map(|(i, d)| format!("{} AS d{i}, ", typed_null(*d))).collect();
-        let cols = OKR_INTS
-            .iter()
-            .map(|c| format!("CAST(0 AS BIGINT) AS {c}"))
-            .chain(OKR_FLOATS.iter().map(|c| format!("CAST(NULL AS DOUBLE PRECISION) AS {c}")))
-            .collect::<Vec<_>>()
-            .join(", ");
+        // Empty sums read as 0.
+        let cols = columns(&OKR_INTS, &OKR_FLOATS, false).join(", ");
         let none = if dimensions.is_empty() { "" } else { " WHERE 1 = 0" };
         return format!("SELECT {d}{cols}{none}");
     }

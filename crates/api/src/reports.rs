@@ -1,7 +1,7 @@
 //! The report builder (`report`): measures over the tenant's objectives,
 //! key results, check-ins and KPIs, grouped by dimensions, computed by the
-//! database over what the caller may see. [`LabeledReport`] is also what
-//! the CSV export writes.
+//! database over what the caller may see. [`LabeledReport::prepare`] also
+//! builds the statement the CSV export streams, one row at a time.
 
 use crate::context::data;
 use crate::error::{ApiError, ApiResult};
@@ -193,29 +193,10 @@ pub struct LabeledReport {
     pub as_of: Option<DateTime<Utc>>,
 }
 
-/// A store error about the definition, its field named under `prefix`.
-fn in_field(prefix: &str) -> impl Fn(StoreError) -> StoreError + '_ {
-    move |e| match e {
-        StoreError::Domain(e @ DomainError::Invalid { .. }) => StoreError::Domain(e.in_field(prefix)),
-        other => other,
-    }
-}
-
 impl LabeledReport {
-    /// Runs the definition; a rule it breaks names its field under `prefix`.
-    pub async fn run(
-        prefix: &str,
-        store: &Store,
-        actor: &Actor,
-        spec: ReportSpec,
-        settings: &OrganizationSettings,
-        now: DateTime<Utc>,
-    ) -> ApiResult<Self> {
-        Self::run_at(prefix, store, actor, spec, settings, now, None).await
-    }
-
-    /// [`Self::run`] with the numbers that held at `as_of` (the argument
-    /// `asOf`: not in the future).
+    /// Runs the definition with the numbers that held at `as_of` (the
+    /// argument `asOf`: not in the future; none: now); a rule it breaks
+    /// names its field under `prefix`.
     #[allow(clippy::too_many_arguments)]
     pub async fn run_at(
         prefix: &str,
@@ -246,7 +227,11 @@ impl LabeledReport {
         if as_of.is_some_and(|t| t > now) {
             return Err(ApiError::bad_input("asOf", "must not be in the future"));
         }
-        Ok(store.prepare_report(actor, spec, settings, now, as_of).await.map_err(in_field(prefix))?)
+        // A rule of the definition names its field under `prefix`.
+        Ok(store.prepare_report(actor, spec, settings, now, as_of).await.map_err(|e| match e {
+            StoreError::Domain(e @ DomainError::Invalid { .. }) => StoreError::Domain(e.in_field(prefix)),
+            other => other,
+        })?)
     }
 
     /// The value's key: a global id for a period, unit or person, the

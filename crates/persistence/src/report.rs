@@ -1,7 +1,8 @@
-//! The report builder, computed by the database: one GROUP BY statement per
-//! family of facts (OKR, KPI) over the rows the actor may see; the totals
-//! are the sums of the rows (the groups partition the facts, and every
-//! measure is derived from additive sums). Only result rows are loaded.
+//! The report builder, computed by the database in one statement: a GROUP
+//! BY per family of facts (OKR, KPI) over the rows the actor may see, the
+//! two merged on their dimension values; the totals are the sums of the
+//! rows (the groups partition the facts, and every measure is derived from
+//! additive sums). Rows are read one at a time, never all at once.
 //!
 //! The numbers are those of the product brief, written in SQL: an
 //! objective's health is the worst health among the key results it reaches
@@ -336,7 +337,7 @@ const ROWS_AHEAD: usize = 256;
 /// A report's rows as the database sends them, one at a time, with the
 /// totals summed as they pass ([`Self::totals`] once the last is read).
 /// A task reads the statement in a transaction of its own, at most
-/// [`ROWS_AHEAD`] rows ahead: memory does not grow with the number of rows.
+/// 256 rows ahead: memory does not grow with the number of rows.
 /// Dropping this stops the task and the statement.
 pub struct ReportRows {
     rx: tokio::sync::mpsc::Receiver<StoreResult<(LabeledRow, OkrSums, KpiSums)>>,
@@ -460,20 +461,8 @@ impl ReportRows {
 }
 
 impl Store {
-    /// Runs a report for the actor at `now`. Statements: the tenant's
-    /// periods (for OKR measures), and one for the rows.
-    pub async fn report(
-        &self,
-        actor: &Actor,
-        spec: &ReportSpec,
-        settings: &OrganizationSettings,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Report> {
-        self.report_at(actor, spec, settings, now, None).await
-    }
-
-    /// [`Self::report`] with the numbers that held at `as_of` (see
-    /// [`Self::prepare_report`]), all rows read.
+    /// Runs a report for the actor at `now`, with the numbers that held at
+    /// `as_of` when given (see [`Self::prepare_report`]), all rows read.
     pub async fn report_at(
         &self,
         actor: &Actor,

@@ -640,7 +640,7 @@ pub async fn reports_equal_a_recomputation_for_every_role(db: TestDb) {
     let other = store.generate(&now_opts, &|_, _, _| {}).await.unwrap();
     let other_admin = store.person_actor(&other.admin, &RoleSet::new([])).await.unwrap();
     let spec = ReportSpec { measures: vec![M::ObjectiveCount], ..Default::default() };
-    let own = store.report(&other_admin, &spec, &other.organization.settings, now).await.unwrap();
+    let own = store.report_at(&other_admin, &spec, &other.organization.settings, now, None).await.unwrap();
     let stored = rows_of!(store, objective, other.organization.id.0).len() as f64;
     assert_eq!(own.totals[0], Some(stored), "only the tenant's own objectives");
 }

@@ -6,11 +6,13 @@ use crate::AppSchema;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::Loaders;
 use crate::waves::Waves;
-use async_graphql::Context;
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation};
+use async_graphql::{Context, ServerError, ValidationResult};
 use goalgraph_domain::model::Person;
 use goalgraph_domain::policy::Actor;
 use goalgraph_domain::settings::OrganizationSettings;
 use goalgraph_persistence::Store;
+use std::sync::Arc;
 
 /// The authenticated side of one request, built by the server.
 #[derive(Debug, Clone)]
@@ -67,7 +69,7 @@ pub type DeferredContext =
     futures_util::future::BoxFuture<'static, Result<RequestContext, async_graphql::ServerError>>;
 
 /// Executes one operation like [`execute`], but with an actor that
-/// [`DeferredActor`] resolves only when execution starts.
+/// [`RequestGate`] resolves only when execution starts.
 pub async fn execute_deferred(
     schema: &AppSchema,
     store: &Store,
@@ -84,30 +86,55 @@ pub async fn execute_deferred(
     Box::pin(waves.run(schema.execute(request.data(deferred)))).await
 }
 
-/// What [`execute_deferred`] leaves for [`DeferredActor`].
+/// What [`execute_deferred`] leaves for [`RequestGate`].
 struct Deferred {
     store: Store,
     waves: Waves,
     context: std::sync::Mutex<Option<DeferredContext>>,
 }
 
-/// The schema extension that builds a deferred request's data when
-/// execution starts, after every check on the document.
-pub(crate) struct DeferredActor;
+/// What the server checks once an operation has passed validation, given
+/// its complexity (the rate budgets); an error refuses the operation.
+pub trait CostCheck: Send + Sync + 'static {
+    fn check(&self, ctx: &ExtensionContext<'_>, complexity: usize) -> Result<(), Vec<ServerError>>;
+}
 
-impl async_graphql::extensions::ExtensionFactory for DeferredActor {
-    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(DeferredActor)
+/// The schema's one extension: it charges a validated operation's cost
+/// ([`CostCheck`]) and builds a deferred request's data when execution
+/// starts, after every check on the document.
+///
+/// One extension, not one per concern: with any extension installed,
+/// async-graphql runs every field's resolution through the chain of all of
+/// them, one boxed future per extension and field.
+pub(crate) struct RequestGate {
+    pub(crate) cost: Option<Arc<dyn CostCheck>>,
+}
+
+impl ExtensionFactory for RequestGate {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RequestGate { cost: self.cost.clone() })
     }
 }
 
 #[async_graphql::async_trait::async_trait]
-impl async_graphql::extensions::Extension for DeferredActor {
+impl Extension for RequestGate {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        if let Some(cost) = &self.cost {
+            cost.check(ctx, result.complexity)?;
+        }
+        Ok(result)
+    }
+
     async fn execute(
         &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
-        next: async_graphql::extensions::NextExecute<'_>,
+        next: NextExecute<'_>,
     ) -> async_graphql::Response {
         let Some(deferred) = ctx.data_opt::<Deferred>() else {
             return next.run(ctx, operation_name).await;
@@ -116,7 +143,7 @@ impl async_graphql::extensions::Extension for DeferredActor {
         let Some(context) = context else {
             // Executed twice: never happens, as each request executes once.
             let error = async_graphql::Error::from(ApiError::Internal);
-            let mut error_out = async_graphql::ServerError::new(error.message, None);
+            let mut error_out = ServerError::new(error.message, None);
             error_out.extensions = error.extensions;
             return async_graphql::Response::from_errors(vec![error_out]);
         };

@@ -27,7 +27,7 @@ pub mod types;
 pub mod waves;
 
 pub use context::{
-    DeferredContext, LiveMode, RequestContext, RequestData, StreamItem, execute, execute_deferred,
+    CostCheck, DeferredContext, LiveMode, RequestContext, RequestData, StreamItem, execute, execute_deferred,
     execute_stream,
 };
 pub use error::{ApiError, ErrorCode, INTERNAL_MESSAGE};
@@ -47,12 +47,21 @@ pub const MAX_COMPLEXITY: usize = 2000;
 /// The schema builder, with every type registered, the depth and
 /// complexity limits, which async-graphql checks before a resolver runs,
 /// and the extension that resolves a deferred actor ([`execute_deferred`])
-/// once they passed. The server adds its extensions before `finish()`.
+/// once they passed.
 pub fn schema_builder() -> SchemaBuilder<query::Query, mutation::Mutation, live::LiveSubscription> {
+    schema_builder_with(None)
+}
+
+/// [`schema_builder`] whose extension also charges each validated
+/// operation with `cost` (the server's rate budgets). Add no other
+/// extension: each one costs a step in every field's resolution.
+pub fn schema_builder_with(
+    cost: Option<std::sync::Arc<dyn CostCheck>>,
+) -> SchemaBuilder<query::Query, mutation::Mutation, live::LiveSubscription> {
     Schema::build(query::Query::default(), mutation::Mutation::default(), live::LiveSubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(context::DeferredActor)
+        .extension(context::RequestGate { cost })
 }
 
 /// The finished schema with default settings.

@@ -17,6 +17,7 @@ use goalgraph_domain::{PeriodId, PersonId, UnitId};
 use goalgraph_persistence::{Page, PageArgs, PeopleFilter, PeopleParent, PersonOrder, SortDirection, Store};
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A DataLoader whose fetches run in the request's waves (see
@@ -91,7 +92,7 @@ impl Loaders {
         now: DateTime<Utc>,
         waves: &Waves,
     ) -> Self {
-        let shared = Shared { store, actor, settings, now };
+        let shared = Shared(Arc::new(SharedParts { store, actor, settings, now }));
         Self {
             units: Batched::new(UnitLoader(shared.clone()), waves),
             people: Batched::new(PersonLoader(shared.clone()), waves),
@@ -128,13 +129,24 @@ impl Loaders {
     }
 }
 
+/// What every loader of one request reads, shared (a request builds some
+/// thirty loaders; the actor alone holds three sets of units).
 #[derive(Clone)]
-pub struct Shared {
+pub struct Shared(Arc<SharedParts>);
+
+pub struct SharedParts {
     store: Store,
     actor: Actor,
     settings: OrganizationSettings,
     /// One "now" per request, so every computed number agrees.
     now: DateTime<Utc>,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = SharedParts;
+    fn deref(&self) -> &SharedParts {
+        &self.0
+    }
 }
 
 pub struct UnitLoader(Shared);

@@ -1,6 +1,7 @@
 //! The data set the HTTP workloads (`team`, `department`, `alignment`,
-//! `checkin`, `mix`) run on: created once per database, by the server
-//! process, before anything is timed.
+//! `checkin`, `mix`) and the export run on: created once per database, by
+//! the bench process before it starts the server, so that the server's
+//! memory and a profile of it hold only what it serves.
 //!
 //! [`seed`] is the only place that knows how the data is made. The
 //! workloads learn what they need (units, the active period, key results)
@@ -8,7 +9,7 @@
 //! generator can be swapped without touching them.
 
 use crate::Fallible;
-use goalgraph_persistence::{GenerateOptions, Store};
+use goalgraph_persistence::{GenerateOptions, Store, StoreOptions};
 
 /// What the server process needs to mint its admin's token; nothing about
 /// the data's shape.
@@ -36,6 +37,15 @@ pub async fn seed(store: &Store, people: u32, seed: u64) -> Fallible<Dataset> {
         .await
         .map_err(|e| format!("seeding the data set: {e}"))?;
     Ok(Dataset { slug: report.organization.slug, admin_subject: report.admin.subject })
+}
+
+/// Migrates the database at `url` and seeds the data set there ([`seed`]).
+pub async fn seed_database(url: &str, people: u32, seed_value: u64) -> Fallible<Dataset> {
+    let store = Store::connect(url, &StoreOptions::default()).await.map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    let dataset = seed(&store, people, seed_value).await?;
+    store.close().await.map_err(|e| e.to_string())?;
+    Ok(dataset)
 }
 
 /// The data set [`seed`] left in a database, for a server process that did

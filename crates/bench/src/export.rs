@@ -10,7 +10,6 @@
 use crate::Fallible;
 use crate::db;
 use crate::serve::{ServerProcess, Tenant};
-use goalgraph_persistence::{Store, StoreOptions};
 use std::time::Instant;
 
 /// The peak at the largest size over the peak at the smallest.
@@ -134,11 +133,8 @@ pub async fn run(server_url: Option<&str>, options: &ExportOptions) -> Fallible<
     for &people in &options.sizes {
         let db = db::bench_db(server_url).await?;
         let result = async {
-            let store = Store::connect(&db.url, &StoreOptions::default()).await.map_err(|e| e.to_string())?;
-            store.migrate().await.map_err(|e| e.to_string())?;
             eprintln!("export: seeding {people} people in the bench process …");
-            crate::dataset::seed(&store, people, options.seed).await?;
-            store.close().await.map_err(|e| e.to_string())?;
+            crate::dataset::seed_database(&db.url, people, options.seed).await?;
             let data_dir = db.dir.path().join("server");
             let server = ServerProcess::spawn(&db.url, &data_dir, Tenant::Existing).await?;
             let http = reqwest::Client::new();

@@ -133,12 +133,12 @@ pub async fn run(
     kinds: &[Kind],
     options: &OkrOptions,
 ) -> Fallible<Vec<Row>> {
-    let tenant = Tenant::Dataset { people: options.people, seed: options.seed };
     eprintln!(
-        "seeding the data set ({} people, seed {}) in the server process …",
+        "seeding the data set ({} people, seed {}) in the bench process …",
         options.people, options.seed
     );
-    let server = ServerProcess::spawn(database_url, data_dir, tenant).await?;
+    crate::dataset::seed_database(database_url, options.people, options.seed).await?;
+    let server = ServerProcess::spawn(database_url, data_dir, Tenant::Existing).await?;
     let result = run_on(&server, database_url, kinds, options).await;
     server.stop().await;
     result

@@ -5,8 +5,8 @@
 //! /proc.
 //!
 //! It starts goalgraph on the database the parent created, starts the live
-//! hub, seeds a tenant (the live workload's tiny one, or the data set of
-//! [`crate::dataset::seed`] with `--dataset-people`), prints one JSON line
+//! hub, seeds the live workload's tiny tenant (or, with `--dataset-existing`,
+//! serves the data set the parent seeded), prints one JSON line
 //! on stdout ([`Ready`]) and serves until its stdin closes (the parent is
 //! done or died) or it is killed. `GOALGRAPH_BENCH_SERVER_WRAPPER` runs it
 //! under a profiler.
@@ -44,9 +44,6 @@ const WRAPPER_ENV: &str = "GOALGRAPH_BENCH_SERVER_WRAPPER";
 /// live workload's tenant.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How long it may take to seed a data set (tens of thousands of people).
-const DATASET_READY_TIMEOUT: Duration = Duration::from_secs(3600);
-
 /// How long a server may take to exit once its stdin closed (a profiler
 /// under it writes its data then).
 const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,13 +55,6 @@ pub struct ServeArgs {
     data_dir: PathBuf,
     #[arg(long, env = DATABASE_URL_ENV, hide_env_values = true)]
     database_url: String,
-    /// Seed the data set of this many people ([`crate::dataset::seed`])
-    /// instead of the live workload's tenant.
-    #[arg(long)]
-    dataset_people: Option<u32>,
-    /// The data set's seed.
-    #[arg(long, default_value_t = 0)]
-    dataset_seed: u64,
     /// Serve the data set already in the database (seeded by the bench).
     #[arg(long)]
     dataset_existing: bool,
@@ -75,8 +65,6 @@ pub struct ServeArgs {
 pub enum Tenant {
     /// The live workload's: one key result, named in the ready line.
     Live,
-    /// The data set of the HTTP workloads ([`crate::dataset::seed`]).
-    Dataset { people: u32, seed: u64 },
     /// The data set already in the database ([`crate::dataset::existing`]).
     Existing,
 }
@@ -167,20 +155,13 @@ pub async fn serve(args: ServeArgs) -> Fallible<()> {
     // Started now, its reader task and first read are in the baseline, not
     // in what the first subscriber seems to cost.
     store.live().await.map_err(|e| e.to_string())?;
-    let (slug, subject, key_result_id) = match args.dataset_people {
-        _ if args.dataset_existing => {
-            let dataset = crate::dataset::existing();
-            (dataset.slug, dataset.admin_subject, None)
-        }
-        Some(people) => {
-            let dataset = crate::dataset::seed(&store, people, args.dataset_seed).await?;
-            (dataset.slug, dataset.admin_subject, None)
-        }
-        None => {
-            let slug = format!("live-{}", std::process::id());
-            let (subject, key_result_id) = seed(&store, &slug).await?;
-            (slug, subject, Some(key_result_id))
-        }
+    let (slug, subject, key_result_id) = if args.dataset_existing {
+        let dataset = crate::dataset::existing();
+        (dataset.slug, dataset.admin_subject, None)
+    } else {
+        let slug = format!("live-{}", std::process::id());
+        let (subject, key_result_id) = seed(&store, &slug).await?;
+        (slug, subject, Some(key_result_id))
     };
     let keys = server.local_keys.clone().ok_or("no local keys")?;
     // A WebSocket closes when its token expires: long enough for any run.
@@ -287,21 +268,9 @@ impl ServerProcess {
             None => Command::new(exe),
         };
         command.arg("serve").arg("--data-dir").arg(data_dir);
-        let ready_timeout = match tenant {
-            Tenant::Live => READY_TIMEOUT,
-            Tenant::Existing => {
-                command.arg("--dataset-existing");
-                READY_TIMEOUT
-            }
-            Tenant::Dataset { people, seed } => {
-                command
-                    .arg("--dataset-people")
-                    .arg(people.to_string())
-                    .arg("--dataset-seed")
-                    .arg(seed.to_string());
-                DATASET_READY_TIMEOUT
-            }
-        };
+        if tenant == Tenant::Existing {
+            command.arg("--dataset-existing");
+        }
         let mut child = command
             .env(DATABASE_URL_ENV, database_url)
             .stdin(Stdio::piped())
@@ -342,10 +311,10 @@ impl ServerProcess {
                 }
             }
         });
-        let line = match tokio::time::timeout(ready_timeout, line_rx).await {
+        let line = match tokio::time::timeout(READY_TIMEOUT, line_rx).await {
             Ok(Ok(line)) => line,
             Ok(Err(_)) => return Err("the server process exited before it was ready".to_owned()),
-            Err(_) => return Err(format!("the server process was not ready within {ready_timeout:?}")),
+            Err(_) => return Err(format!("the server process was not ready within {READY_TIMEOUT:?}")),
         };
         process.ready = parse_ready(&line)?;
         if wrapper.trim().is_empty() && process.ready.pid != process.child.id() {
@@ -355,6 +324,7 @@ impl ServerProcess {
                 process.child.id()
             ));
         }
+        eprintln!("server process {} serves at {}", process.ready.pid, process.ready.addr);
         Ok(process)
     }
 

@@ -11,8 +11,10 @@ use goalgraph_domain::policy::{self, Action, Actor, Principal, Resource};
 use goalgraph_domain::settings::{OrganizationSettings, SettingsPatch};
 use goalgraph_domain::values::{Email, Name, Slug, TimeZoneName};
 use goalgraph_domain::{DomainError, OrganizationId, PersonId, UnitId};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationDef, Set,
 };
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -204,18 +206,39 @@ impl Store {
         subject: &str,
         token_roles: &RoleSet,
     ) -> StoreResult<Option<(Organization, Actor, Person)>> {
-        let Some(org) = self.find_organization(tenant).await? else {
-            return Ok(None);
+        // One statement for the tenant and the person, as
+        // [`Store::find_organization`] reads the reference: a slug first,
+        // an id only when no tenant has that slug.
+        let by_slug = organization::Column::Slug.eq(tenant);
+        let tenant_matches = match Uuid::parse_str(tenant) {
+            Ok(id) => {
+                let slug_taken = Query::select()
+                    .expr(Expr::val(1))
+                    .from(organization::Entity)
+                    .and_where(organization::Column::Slug.eq(tenant))
+                    .to_owned();
+                Condition::any().add(by_slug).add(
+                    Condition::all().add(organization::Column::Id.eq(id)).add(Expr::exists(slug_taken).not()),
+                )
+            }
+            Err(_) => Condition::all().add(by_slug),
         };
-        let Some(p) = person::Entity::find()
-            .filter(person::Column::OrganizationId.eq(org.id.0))
+        let of_organization: RelationDef = person::Entity::belongs_to(organization::Entity)
+            .from(person::Column::OrganizationId)
+            .to(organization::Column::Id)
+            .into();
+        let found = person::Entity::find()
+            .join(JoinType::InnerJoin, of_organization)
+            .filter(tenant_matches)
             .filter(person::Column::Subject.eq(subject))
             .filter(person::Column::Active.eq(true))
+            .select_also(organization::Entity)
             .one(&self.db)
-            .await?
-        else {
+            .await?;
+        let Some((p, Some(org))) = found else {
             return Ok(None);
         };
+        let org = convert::organization(org)?;
         let person = convert::person(p);
         let actor = self.person_actor(&person, token_roles).await?;
         Ok(Some((org, actor, person)))

@@ -13,9 +13,9 @@
 //! execution, over a WebSocket from `connection_init`).
 
 use crate::config::RateLimitSettings;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::{ServerError, ValidationResult};
-use goalgraph_api::ErrorCode;
+use async_graphql::ServerError;
+use async_graphql::extensions::ExtensionContext;
+use goalgraph_api::{CostCheck, ErrorCode};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -127,31 +127,20 @@ pub struct RateScope {
     pub cost: Arc<AtomicUsize>,
 }
 
-/// The schema extension that charges each validated operation.
+/// The check that charges each validated operation, run by the schema's
+/// extension ([`goalgraph_api::CostCheck`]).
 pub struct CostGuard(pub Arc<RateLimiter>);
 
-impl ExtensionFactory for CostGuard {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(CostGuard(self.0.clone()))
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for CostGuard {
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
+impl CostCheck for CostGuard {
+    fn check(&self, ctx: &ExtensionContext<'_>, complexity: usize) -> Result<(), Vec<ServerError>> {
         if let Some(scope) = ctx.data_opt::<RateScope>() {
-            scope.cost.store(result.complexity, Ordering::Relaxed);
-            self.0.check_actor(&scope.actor, result.complexity).map_err(|r| vec![r.into_error("actor")])?;
+            scope.cost.store(complexity, Ordering::Relaxed);
+            self.0.check_actor(&scope.actor, complexity).map_err(|r| vec![r.into_error("actor")])?;
             if let Some(tenant) = &scope.tenant {
-                self.0.check_tenant(tenant, result.complexity).map_err(|r| vec![r.into_error("tenant")])?;
+                self.0.check_tenant(tenant, complexity).map_err(|r| vec![r.into_error("tenant")])?;
             }
         }
-        Ok(result)
+        Ok(())
     }
 }
 

@@ -162,7 +162,12 @@ impl InsightNode {
     }
     async fn key_results(&self, ctx: &Context<'_>) -> ApiResult<Vec<KeyResultNode>> {
         let found = data(ctx)?.loaders.key_results.load_many(self.0.key_results.iter().copied()).await?;
-        Ok(self.0.key_results.iter().filter_map(|id| found.get(id).cloned().map(KeyResultNode)).collect())
+        Ok(self
+            .0
+            .key_results
+            .iter()
+            .filter_map(|id| found.get(id).cloned().map(KeyResultNode::new))
+            .collect())
     }
     async fn kpis(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::types::KpiNode>> {
         let found = data(ctx)?.loaders.kpis.load_many(self.0.kpis.iter().copied()).await?;
@@ -579,7 +584,7 @@ impl GoalMutation {
             weight: input.weight,
         };
         Ok(KeyResultPayload {
-            key_result: KeyResultNode(d.store.create_key_result(&d.ctx.actor, new).await?),
+            key_result: KeyResultNode::new(d.store.create_key_result(&d.ctx.actor, new).await?),
         })
     }
 
@@ -600,7 +605,7 @@ impl GoalMutation {
             expected_version: input.expected_version,
         };
         Ok(KeyResultPayload {
-            key_result: KeyResultNode(d.store.update_key_result(&d.ctx.actor, id, patch).await?),
+            key_result: KeyResultNode::new(d.store.update_key_result(&d.ctx.actor, id, patch).await?),
         })
     }
 
@@ -616,7 +621,7 @@ impl GoalMutation {
             idempotency_key: input.idempotency_key,
         };
         let (check_in, kr) = d.store.check_in(&d.ctx.actor, store_input).await?;
-        Ok(CheckInPayload { check_in: CheckInNode(check_in), key_result: KeyResultNode(kr) })
+        Ok(CheckInPayload { check_in: CheckInNode(check_in), key_result: KeyResultNode::new(kr) })
     }
 
     /// Closes a period (HR, ADMIN): freezes every objective's and key

@@ -308,7 +308,7 @@ impl KpiMutation {
         let kr = decode_id("keyResultId", NodeType::KeyResult, &input.key_result_id)?;
         let kpi = input.kpi_id.as_ref().map(|k| decode_id::<KpiId>("kpiId", NodeType::Kpi, k)).transpose()?;
         let kr = d.store.link_key_result_to_kpi(&d.ctx.actor, kr, kpi).await?;
-        Ok(LinkKeyResultToKpiPayload { key_result: crate::types::KeyResultNode(kr) })
+        Ok(LinkKeyResultToKpiPayload { key_result: crate::types::KeyResultNode::new(kr) })
     }
 
     /// Drafts an objective owned by the KPI's unit with one key result
@@ -324,7 +324,7 @@ impl KpiMutation {
         let (o, kr) = d.store.create_objective_from_kpi(&d.ctx.actor, kpi, period, input.target).await?;
         Ok(CreateObjectiveFromKpiPayload {
             objective: crate::types::ObjectiveNode(o),
-            key_result: crate::types::KeyResultNode(kr),
+            key_result: crate::types::KeyResultNode::new(kr),
         })
     }
 

@@ -63,6 +63,7 @@ pub struct Loaders {
     pub objectives: Batched<ObjectiveLoader>,
     pub key_results: Batched<KeyResultLoader>,
     pub key_results_of: Batched<KeyResultsOfLoader>,
+    pub key_results_with_latest: Batched<KeyResultsWithLatestLoader>,
     pub objective_children: Batched<ObjectiveChildrenLoader>,
     pub numbers: Batched<NumbersLoader>,
     pub windows: Batched<WindowLoader>,
@@ -106,6 +107,7 @@ impl Loaders {
             objectives: Batched::new(ObjectiveLoader(shared.clone()), waves),
             key_results: Batched::new(KeyResultLoader(shared.clone()), waves),
             key_results_of: Batched::new(KeyResultsOfLoader(shared.clone()), waves),
+            key_results_with_latest: Batched::new(KeyResultsWithLatestLoader(shared.clone()), waves),
             objective_children: Batched::new(ObjectiveChildrenLoader(shared.clone()), waves),
             numbers: Batched::new(NumbersLoader(shared.clone()), waves),
             windows: Batched::new(WindowLoader(shared.clone()), waves),
@@ -342,6 +344,42 @@ impl Loader<ObjectiveId> for KeyResultsOfLoader {
     type Error = ApiError;
     async fn load(&self, keys: &[ObjectiveId]) -> Result<HashMap<ObjectiveId, Vec<KeyResult>>, ApiError> {
         Ok(self.0.store.key_results_of(&self.0.actor, keys).await?)
+    }
+}
+
+/// The page of a key result's newest check-in (`latestCheckIn`).
+pub const LATEST: PageArgs = PageArgs { first: 1, after: None };
+
+/// An objective's key results as [`KeyResultsOfLoader`] reads them, each
+/// with its newest check-in as [`CheckInPagesLoader`] reads it at
+/// [`LATEST`], in one load.
+pub struct KeyResultsWithLatestLoader(Shared);
+
+impl Loader<ObjectiveId> for KeyResultsWithLatestLoader {
+    type Value = Vec<(KeyResult, Option<CheckIn>)>;
+    type Error = ApiError;
+    async fn load(&self, keys: &[ObjectiveId]) -> Result<HashMap<ObjectiveId, Self::Value>, ApiError> {
+        let of = self.0.store.key_results_of(&self.0.actor, keys).await?;
+        let ids: Vec<KeyResultId> = of.values().flatten().map(|kr| kr.id).collect();
+        let mut latest = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            self.0.store.check_in_pages(&self.0.actor, &ids, &LATEST).await?
+        };
+        Ok(of
+            .into_iter()
+            .map(|(objective, krs)| {
+                let with = krs
+                    .into_iter()
+                    .map(|kr| {
+                        let newest =
+                            latest.remove(&kr.id).and_then(|p| p.items.into_iter().next()).map(|(_, c)| c);
+                        (kr, newest)
+                    })
+                    .collect();
+                (objective, with)
+            })
+            .collect())
     }
 }
 

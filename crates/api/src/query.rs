@@ -116,9 +116,9 @@ async fn load_nodes(ctx: &Context<'_>, ids: &[ID]) -> ApiResult<Vec<Option<Node>
                 NodeType::Objective => {
                     objectives.get(&ObjectiveId(uuid)).map(|o| Node::Objective(ObjectiveNode(o.clone())))
                 }
-                NodeType::KeyResult => {
-                    key_results.get(&KeyResultId(uuid)).map(|k| Node::KeyResult(KeyResultNode(k.clone())))
-                }
+                NodeType::KeyResult => key_results
+                    .get(&KeyResultId(uuid))
+                    .map(|k| Node::KeyResult(KeyResultNode::new(k.clone()))),
                 NodeType::CheckIn => {
                     check_ins.get(&CheckInId(uuid)).map(|c| Node::CheckIn(CheckInNode(c.clone())))
                 }

@@ -129,7 +129,7 @@ impl PeriodReview {
     async fn kpi_candidates(&self, ctx: &Context<'_>) -> ApiResult<Vec<KeyResultNode>> {
         let d = data(ctx)?;
         let found = d.store.review_kpi_candidates(&d.ctx.actor, &self.period).await?;
-        Ok(found.into_iter().map(KeyResultNode).collect())
+        Ok(found.into_iter().map(KeyResultNode::new).collect())
     }
     /// KPIs (not archived) out of their healthy range through the whole
     /// period — their run outside, as it stood at the period's end (or now,

@@ -146,7 +146,7 @@ impl PersonMutation {
                 .key_results
                 .iter()
                 .filter_map(|id| key_results.remove(id))
-                .map(KeyResultNode)
+                .map(KeyResultNode::new)
                 .collect(),
             kpis: moved.kpis.iter().filter_map(|id| kpis.remove(id)).map(KpiNode).collect(),
         })

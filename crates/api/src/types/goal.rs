@@ -109,8 +109,15 @@ impl ObjectiveNode {
     }
     /// Its key results, oldest first.
     async fn key_results(&self, ctx: &Context<'_>) -> ApiResult<Vec<KeyResultNode>> {
-        let krs = data(ctx)?.loaders.key_results_of.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(krs.into_iter().map(KeyResultNode).collect())
+        let loaders = &data(ctx)?.loaders;
+        if ctx.look_ahead().field("latestCheckIn").exists() {
+            // Read with their newest check-ins in the same wave: one load
+            // per objective instead of one more per key result.
+            let krs = loaders.key_results_with_latest.load_one(self.0.id).await?.unwrap_or_default();
+            return Ok(krs.into_iter().map(|(kr, latest)| KeyResultNode(kr, Some(latest))).collect());
+        }
+        let krs = loaders.key_results_of.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(krs.into_iter().map(KeyResultNode::new).collect())
     }
     /// From 0 to 1, by the driver (stored rollup).
     async fn progress(&self) -> f64 {
@@ -249,11 +256,16 @@ pub struct ProgressExplanation {
     pub hidden_inputs: u64,
 }
 
-/// A measurable outcome that proves an objective.
+/// A measurable outcome that proves an objective, with its newest check-in
+/// when that was read along with it.
 #[derive(Clone)]
-pub struct KeyResultNode(pub KeyResult);
+pub struct KeyResultNode(pub KeyResult, Option<Option<CheckIn>>);
 
 impl KeyResultNode {
+    pub fn new(key_result: KeyResult) -> Self {
+        Self(key_result, None)
+    }
+
     /// Its period's window (through its objective).
     async fn window(&self, ctx: &Context<'_>) -> ApiResult<Option<PeriodWindow>> {
         let d = data(ctx)?;
@@ -416,9 +428,11 @@ impl KeyResultNode {
     }
     /// The newest check-in.
     async fn latest_check_in(&self, ctx: &Context<'_>) -> ApiResult<Option<CheckInNode>> {
+        if let Some(latest) = &self.1 {
+            return Ok(latest.clone().map(CheckInNode));
+        }
         let d = data(ctx)?;
-        let args = goalgraph_persistence::PageArgs { first: 1, after: None };
-        let page = d.loaders.check_in_pages.load_one((self.0.id, args)).await?;
+        let page = d.loaders.check_in_pages.load_one((self.0.id, crate::loaders::LATEST)).await?;
         Ok(page.and_then(|p| p.items.into_iter().next()).map(|(_, c)| CheckInNode(c)))
     }
     /// The KPI this key result follows: its current value comes from the
@@ -500,7 +514,7 @@ impl CheckInNode {
         Ok(data(ctx)?.loaders.people.load_one(author).await?.map(PersonNode))
     }
     async fn key_result(&self, ctx: &Context<'_>) -> ApiResult<Option<KeyResultNode>> {
-        Ok(data(ctx)?.loaders.key_results.load_one(self.0.key_result_id).await?.map(KeyResultNode))
+        Ok(data(ctx)?.loaders.key_results.load_one(self.0.key_result_id).await?.map(KeyResultNode::new))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

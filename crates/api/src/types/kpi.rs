@@ -197,7 +197,7 @@ impl KpiNode {
     /// The key results that follow this KPI.
     async fn linked_key_results(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::KeyResultNode>> {
         let found = data(ctx)?.loaders.linked_key_results.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(found.into_iter().map(super::KeyResultNode).collect())
+        Ok(found.into_iter().map(super::KeyResultNode::new).collect())
     }
     /// Objectives created to fix this KPI.
     async fn objectives(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::ObjectiveNode>> {
@@ -207,7 +207,7 @@ impl KpiNode {
     /// The key result this KPI was promoted from.
     async fn promoted_from(&self, ctx: &Context<'_>) -> ApiResult<Option<super::KeyResultNode>> {
         let Some(kr) = self.0.promoted_from else { return Ok(None) };
-        Ok(data(ctx)?.loaders.key_results.load_one(kr).await?.map(super::KeyResultNode))
+        Ok(data(ctx)?.loaders.key_results.load_one(kr).await?.map(super::KeyResultNode::new))
     }
     async fn version(&self) -> i32 {
         self.0.version

@@ -243,4 +243,35 @@ pub async fn okr_statement_count_does_not_grow_with_the_data(db: TestDb) {
     }
     assert_eq!(pages, 152_usize.div_ceil(7));
     assert_eq!(got, want, "paged rows differ from the whole list");
+
+    // `latestCheckIn` read along with an objective's key results (one load
+    // per objective) answers as it does on its own (one load per key
+    // result): the newest check-in, or null when there is none.
+    const LATEST: &str = "query($team: ID!, $period: ID!) { node(id: $team) { ... on Unit {
+        people(first: 1) { nodes { id objectives(periodId: $period) { id
+          keyResults { id latestCheckIn { id value } } } } } } } }";
+    const ONE: &str = "query($id: ID!) { node(id: $id) { ... on KeyResult { latestCheckIn { id value } } } }";
+    let team = json!({ "team": large.team, "period": large.period });
+    let person = s.ok(LATEST, team.clone()).await["node"]["people"]["nodes"][0].clone();
+    let objective = person["objectives"][0]["id"].clone();
+    let created = s
+        .ok(
+            "mutation($o: ID!, $p: ID!) { createKeyResult(input: { objectiveId: $o, ownerId: $p,
+               title: \"Not yet\", measure: INCREASE, start: 0, target: 1 }) { keyResult { id } } }",
+            json!({ "o": objective, "p": person["id"] }),
+        )
+        .await["createKeyResult"]["keyResult"]["id"]
+        .clone();
+    let person = s.ok(LATEST, team).await["node"]["people"]["nodes"][0].clone();
+    let krs = person["objectives"][0]["keyResults"].as_array().expect("keyResults").clone();
+    assert_eq!(krs.len(), KEY_RESULTS_PER_OBJECTIVE + 1);
+    for kr in &krs {
+        let alone = s.ok(ONE, json!({ "id": kr["id"] })).await["node"]["latestCheckIn"].clone();
+        assert_eq!(kr["latestCheckIn"], alone, "{kr}");
+        if kr["id"] == created {
+            assert_eq!(alone, Value::Null, "no check-in yet");
+        } else {
+            assert_eq!(alone["value"], 6.0, "{kr}");
+        }
+    }
 }

@@ -11,7 +11,6 @@ use goalgraph_domain::policy::{self, Action, Actor, Principal, Resource};
 use goalgraph_domain::settings::{OrganizationSettings, SettingsPatch};
 use goalgraph_domain::values::{Email, Name, Slug, TimeZoneName};
 use goalgraph_domain::{DomainError, OrganizationId, PersonId, UnitId};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
     QueryOrder, QuerySelect, RelationDef, Set,
@@ -206,21 +205,11 @@ impl Store {
         subject: &str,
         token_roles: &RoleSet,
     ) -> StoreResult<Option<(Organization, Actor, Person)>> {
-        // One statement for the tenant and the person, as
-        // [`Store::find_organization`] reads the reference: a slug first,
-        // an id only when no tenant has that slug.
+        // One statement for the tenant and the person. The reference is a
+        // slug or an id, never both: a slug is never a UUID.
         let by_slug = organization::Column::Slug.eq(tenant);
         let tenant_matches = match Uuid::parse_str(tenant) {
-            Ok(id) => {
-                let slug_taken = Query::select()
-                    .expr(Expr::val(1))
-                    .from(organization::Entity)
-                    .and_where(organization::Column::Slug.eq(tenant))
-                    .to_owned();
-                Condition::any().add(by_slug).add(
-                    Condition::all().add(organization::Column::Id.eq(id)).add(Expr::exists(slug_taken).not()),
-                )
-            }
+            Ok(id) => Condition::any().add(by_slug).add(organization::Column::Id.eq(id)),
             Err(_) => Condition::all().add(by_slug),
         };
         let of_organization: RelationDef = person::Entity::belongs_to(organization::Entity)

@@ -3,11 +3,15 @@
 //! never cross actors).
 
 use crate::AppSchema;
+use crate::compiled::Plan;
 use crate::error::{ApiError, ApiResult};
 use crate::loaders::Loaders;
 use crate::waves::Waves;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation};
-use async_graphql::{Context, ServerError, ValidationResult};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Context, ServerError, ServerResult, ValidationResult, Variables};
 use goalgraph_domain::model::Person;
 use goalgraph_domain::policy::Actor;
 use goalgraph_domain::settings::OrganizationSettings;
@@ -100,24 +104,56 @@ pub trait CostCheck: Send + Sync + 'static {
 }
 
 /// The schema's one extension: it charges a validated operation's cost
-/// ([`CostCheck`]) and builds a deferred request's data when execution
-/// starts, after every check on the document.
+/// ([`CostCheck`]), builds a deferred request's data when execution
+/// starts, after every check on the document, and answers a query the
+/// compiled read path recognises ([`crate::compiled`]) with one statement.
 ///
 /// One extension, not one per concern: with any extension installed,
 /// async-graphql runs every field's resolution through the chain of all of
 /// them, one boxed future per extension and field.
 pub(crate) struct RequestGate {
     pub(crate) cost: Option<Arc<dyn CostCheck>>,
+    /// Whether recognised queries take the compiled read path.
+    pub(crate) compiled_reads: bool,
+    /// The compiled plan of this request's document, if any.
+    plan: std::sync::Mutex<Option<Plan>>,
+}
+
+impl RequestGate {
+    pub(crate) fn new(cost: Option<Arc<dyn CostCheck>>, compiled_reads: bool) -> Self {
+        Self { cost, compiled_reads, plan: std::sync::Mutex::new(None) }
+    }
+
+    fn take_plan(&self) -> Option<Plan> {
+        self.plan.lock().ok().and_then(|mut p| p.take())
+    }
 }
 
 impl ExtensionFactory for RequestGate {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestGate { cost: self.cost.clone() })
+        Arc::new(RequestGate::new(self.cost.clone(), self.compiled_reads))
     }
 }
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for RequestGate {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        if self.compiled_reads
+            && let Some(plan) = Plan::of(&ctx.schema_env.registry, &doc, variables)
+            && let Ok(mut slot) = self.plan.lock()
+        {
+            *slot = Some(plan);
+        }
+        Ok(doc)
+    }
+
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -136,7 +172,14 @@ impl Extension for RequestGate {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> async_graphql::Response {
+        // Runs only once the document passed parsing and validation.
+        let plan = self.take_plan();
         let Some(deferred) = ctx.data_opt::<Deferred>() else {
+            if let (Some(plan), Some(data)) = (&plan, ctx.data_opt::<RequestData>())
+                && let Some(answer) = plan.run(operation_name, data).await
+            {
+                return answer;
+            }
             return next.run(ctx, operation_name).await;
         };
         let context = deferred.context.lock().ok().and_then(|mut c| c.take());
@@ -161,14 +204,20 @@ impl Extension for RequestGate {
         );
         // Every audit event the operation's mutations write names its request.
         let request_id = ctx_data.request_id.clone();
-        let mut data = async_graphql::Data::default();
-        data.insert(RequestData {
+        let request_data = RequestData {
             store: deferred.store.clone(),
             ctx: ctx_data,
             loaders,
             now,
             live: LiveMode::Filtered,
-        });
+        };
+        if let Some(plan) = &plan
+            && let Some(answer) = plan.run(operation_name, &request_data).await
+        {
+            return answer;
+        }
+        let mut data = async_graphql::Data::default();
+        data.insert(request_data);
         goalgraph_persistence::with_request_id(request_id, next.run_with_data(ctx, operation_name, data))
             .await
     }

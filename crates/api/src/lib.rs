@@ -7,6 +7,7 @@
 //! against the schema built here.
 
 mod audit;
+mod compiled;
 pub mod connection;
 pub mod context;
 mod directory;
@@ -49,19 +50,22 @@ pub const MAX_COMPLEXITY: usize = 2000;
 /// and the extension that resolves a deferred actor ([`execute_deferred`])
 /// once they passed.
 pub fn schema_builder() -> SchemaBuilder<query::Query, mutation::Mutation, live::LiveSubscription> {
-    schema_builder_with(None)
+    schema_builder_with(None, true)
 }
 
 /// [`schema_builder`] whose extension also charges each validated
-/// operation with `cost` (the server's rate budgets). Add no other
-/// extension: each one costs a step in every field's resolution.
+/// operation with `cost` (the server's rate budgets), and answers the unit
+/// trees it recognises with one statement when `compiled_reads` (on
+/// PostgreSQL; see the `compiled` module). Add no other extension: each one
+/// costs a step in every field's resolution.
 pub fn schema_builder_with(
     cost: Option<std::sync::Arc<dyn CostCheck>>,
+    compiled_reads: bool,
 ) -> SchemaBuilder<query::Query, mutation::Mutation, live::LiveSubscription> {
     Schema::build(query::Query::default(), mutation::Mutation::default(), live::LiveSubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(context::RequestGate { cost })
+        .extension(context::RequestGate::new(cost, compiled_reads))
 }
 
 /// The finished schema with default settings.

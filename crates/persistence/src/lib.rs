@@ -34,6 +34,7 @@ mod saved_reports;
 mod sql;
 mod store;
 mod trajectory;
+mod tree;
 mod units;
 
 pub use audit::{AuditEntry, AuditFilter, with_request_id};
@@ -60,4 +61,5 @@ pub use report::{LabeledRow, ReportQuery, ReportRows};
 pub use review::{GradeCounts, KindCounts, ReviewCounts, provisional};
 pub use saved_reports::SavedReportInput;
 pub use store::{Backend, Store, StoreOptions, WriteTx};
+pub use tree::{Column as TreeColumn, NotCompiled, TreeField, TreeValue};
 pub use units::{NewUnit, UnitFilter, UnitOrder, UnitPatch};

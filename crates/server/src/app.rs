@@ -86,7 +86,10 @@ impl App {
         spawn_housekeeping(store.clone(), config.live_retention_hours.max(1));
         let limiter = Arc::new(RateLimiter::new(&config.rate_limit));
         spawn_forget_idle(&limiter, config.rate_limit.period());
-        let mut builder = goalgraph_api::schema_builder_with(Some(Arc::new(CostGuard(limiter.clone()))));
+        let mut builder = goalgraph_api::schema_builder_with(
+            Some(Arc::new(CostGuard(limiter.clone()))),
+            config.compiled_reads,
+        );
         if !config.introspection {
             // Suggestions ("did you mean …") would name fields one by one.
             builder = builder.disable_introspection().disable_suggestions();

@@ -60,6 +60,11 @@ pub struct Config {
     /// in validation errors. Turn off in production: the schema is the
     /// committed SDL, and suggestions would leak it field by field.
     pub introspection: bool,
+    /// Answer the unit trees the compiled read path recognises (`node` on a
+    /// unit → people → objectives → key results → newest check-in) with one
+    /// SQL statement that builds the JSON, on PostgreSQL. Off: every query
+    /// runs through the executor (the answers are the same).
+    pub compiled_reads: bool,
     /// Most aliased fields one document may hold.
     pub max_aliases: usize,
     /// Most directives one document may hold.
@@ -142,6 +147,7 @@ impl Default for Config {
             live_retention_hours: 24,
             encryption_keys: None,
             introspection: true,
+            compiled_reads: true,
             max_aliases: 100,
             max_directives: 100,
             max_batch: 10,

@@ -12,6 +12,7 @@ mod audit;
 mod audit_cases;
 mod authz;
 mod batching;
+mod compiled_reads;
 mod connections;
 mod errors;
 mod history;
@@ -50,6 +51,7 @@ use audit::{
 use audit_cases::every_mutation_has_an_audit_case;
 use authz::authorization_matrix_of_directory_and_period_mutations;
 use batching::statement_count_does_not_grow_with_the_data;
+use compiled_reads::compiled_unit_trees_answer_like_the_executor;
 use connections::{
     first_is_bounded_by_the_organization_setting, garbage_cursors_are_bad_input,
     pages_walk_the_whole_ordered_list, people_search_matches_name_or_email,
@@ -109,6 +111,7 @@ use trajectory::{
 use viewer::viewer_and_organization_for_each_role;
 
 goalgraph_testkit::db_tests!(
+    compiled_unit_trees_answer_like_the_executor,
     as_of_replays_the_check_ins_up_to_each_instant,
     reports_count_by_hand_and_by_visibility,
     node_refetches_every_type,

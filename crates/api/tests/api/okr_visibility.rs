@@ -78,20 +78,20 @@ const OTHER_TEAM_TREE: Tree =
     (&[(C0, 0, None), (P, 1, Some(C0)), (V, 2, Some(P)), (G, 2, Some(P)), (U2, 0, None)], 3);
 const VIEWER_TREE: Tree = (&[(C0, 0, None), (P, 1, Some(C0)), (V, 2, Some(P)), (G, 2, Some(P))], 4);
 
-struct Fixture {
-    w: World,
-    period: String,
+pub(crate) struct Fixture {
+    pub(crate) w: World,
+    pub(crate) period: String,
     /// Objective ids by title.
     ids: HashMap<&'static str, String>,
-    kr: String,
+    pub(crate) kr: String,
     check_in: String,
-    platform: String,
-    company: String,
+    pub(crate) platform: String,
+    pub(crate) company: String,
     mia: String,
 }
 
 impl Fixture {
-    fn id(&self, title: &str) -> &str {
+    pub(crate) fn id(&self, title: &str) -> &str {
         &self.ids[title]
     }
 
@@ -118,7 +118,7 @@ fn objective_input(
     input
 }
 
-async fn fixture(db: &TestDb) -> Fixture {
+pub(crate) async fn fixture(db: &TestDb) -> Fixture {
     let mut w = World::new(db).await;
     w.a.add_person(&w.store, "Dana Dept", "Engineering", Some("Max Manager"), &[Role::Member]).await;
     let admin = w.a_admin().await;

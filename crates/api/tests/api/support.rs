@@ -31,8 +31,19 @@ pub fn date(s: &str) -> NaiveDate {
 /// Executes `query` with `vars` as the person behind `ctx` and answers
 /// what a client would see: `{"data": …, "errors": […]}`.
 pub async fn gql(store: &Store, ctx: &RequestContext, query: &str, vars: Value) -> Value {
+    gql_on(schema(), store, ctx, query, vars).await
+}
+
+/// [`gql`] on another schema.
+pub async fn gql_on(
+    schema: &AppSchema,
+    store: &Store,
+    ctx: &RequestContext,
+    query: &str,
+    vars: Value,
+) -> Value {
     let request = Request::new(query).variables(Variables::from_json(vars));
-    let response = goalgraph_api::execute(schema(), store, ctx.clone(), request).await;
+    let response = goalgraph_api::execute(schema, store, ctx.clone(), request).await;
     let data = response.data.into_json().expect("data as JSON");
     let errors = serde_json::to_value(&response.errors).expect("errors as JSON");
     json!({ "data": data, "errors": errors })

@@ -86,6 +86,12 @@ pub enum Column {
     CreatedAt,
 }
 
+impl Column {
+    fn is_float(self) -> bool {
+        matches!(self, Column::Progress | Column::Current | Column::Value)
+    }
+}
+
 /// The tables of a tree, each with its row's alias.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Table {
@@ -167,6 +173,7 @@ impl Builder {
             TreeValue::Column(Column::Id) => global_id(table.tag(), &format!("{alias}.id")),
             TreeValue::Column(c) => match table.column(*c) {
                 Some(column) if *c == Column::CreatedAt => timestamp(&format!("{alias}.{column}")),
+                Some(column) if c.is_float() => float(&format!("{alias}.{column}")),
                 Some(column) => format!("{alias}.{column}"),
                 None => return wrong(&format!("{c:?}")),
             },
@@ -289,6 +296,17 @@ fn global_id(tag: &str, column: &str) -> String {
     format!(
         "translate(encode(convert_to('{tag}:' || replace({column}::text, '-', ''), 'UTF8'), 'base64'), \
          E'+/=\\n', '-_')"
+    )
+}
+
+/// A float as the api writes it: PostgreSQL writes the shortest text that
+/// reads back as the same double, as the api does, except that a whole
+/// number gets no `.0` (`6`, where the api writes `6.0`); this adds it.
+/// (Whole numbers from 10^15 up are written with an exponent by both.)
+fn float(column: &str) -> String {
+    format!(
+        "CASE WHEN {column} = trunc({column}) AND abs({column}) < 1e15 \
+         THEN ({column}::text || '.0')::json ELSE to_json({column}) END"
     )
 }
 

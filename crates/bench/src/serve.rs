@@ -148,6 +148,9 @@ pub async fn serve(args: ServeArgs) -> Fallible<()> {
         // The export workload checks its download against a whole
         // organization's report over GraphQL, which outlasts 30 s.
         request_timeout_seconds: 600.0,
+        // As the server reads it: `GOALGRAPH_COMPILED_READS=false` measures
+        // the executor alone.
+        compiled_reads: std::env::var("GOALGRAPH_COMPILED_READS").map_or(true, |v| v.trim() != "false"),
         ..Config::default()
     };
     let server = RunningServer::start(config).await.map_err(|e| e.to_string())?;

@@ -10,8 +10,11 @@
 
 use crate::okr_support::{CHECK_IN, create_key_result};
 use crate::okr_visibility::fixture;
-use crate::support::{ROLE_HOLDERS, expect_data, gql_on, schema};
-use goalgraph_api::AppSchema;
+use crate::support::{ROLE_HOLDERS, Session, expect_data, gql_on, schema};
+use goalgraph_api::{AppSchema, RequestContext};
+use goalgraph_domain::IntegrationId;
+use goalgraph_domain::model::RoleSet;
+use goalgraph_domain::policy::{Actor, Principal, Scope};
 use goalgraph_testkit::TestDb;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
@@ -80,8 +83,32 @@ pub async fn compiled_unit_trees_answer_like_the_executor(db: TestDb) {
         ("with kind", TEAM_WITH_KIND, json!({ "unit": fx.platform, "period": fx.period }), false),
         ("an objective id", TEAM, json!({ "unit": public_parent, "period": fx.period }), false),
     ];
+    // Every role, a member of another team, and two integrations: one that
+    // reads PUBLIC goals but not the directory (so no unit), one that keeps
+    // the directory but reads no goal.
+    let mut readers: Vec<(String, RequestContext)> = Vec::new();
     for (_, person) in ROLE_HOLDERS.iter().chain([&(goalgraph_domain::model::Role::Member, "Olga Other")]) {
-        let s = fx.w.a.session(store, person).await;
+        readers.push((person.to_string(), fx.w.a.session(store, person).await.ctx));
+    }
+    for scope in [Scope::OkrRead, Scope::DirectoryWrite] {
+        let mut ctx = admin.ctx.clone();
+        ctx.person = None;
+        ctx.actor = Actor {
+            organization_id: ctx.actor.organization_id,
+            principal: Principal::Integration {
+                id: IntegrationId(uuid::Uuid::now_v7()),
+                scopes: [scope].into_iter().collect(),
+                kpis: None,
+            },
+            roles: RoleSet::default(),
+            managed_units: Default::default(),
+            unit_lineage: Default::default(),
+            unit_subtree: Default::default(),
+        };
+        readers.push((format!("integration {scope:?}"), ctx));
+    }
+    for (person, ctx) in &readers {
+        let s = Session { store: store.clone(), ctx: ctx.clone() };
         for (label, query, vars, compiles) in &cases {
             let before = store.statement_count();
             let fast = gql_on(schema(), store, &s.ctx, query, vars.clone()).await;
@@ -91,18 +118,31 @@ pub async fn compiled_unit_trees_answer_like_the_executor(db: TestDb) {
             let data = expect_data(&fast);
             assert_eq!(fast, slow, "{person}: {label}");
             if *compiles && compiled_here {
-                assert_eq!(fast_statements, 1, "{person}: {label} is one statement");
+                // None at all when the reader may not see units.
+                let want = u64::from(person != "integration OkrRead");
+                assert_eq!(fast_statements, want, "{person}: {label} is one statement");
             } else {
                 assert_eq!(fast_statements, slow_statements, "{person}: {label} runs through the executor");
             }
-            if label.starts_with("team") || *label == "company" || *label == "with kind" {
+            let unit_tree = label.starts_with("team") || *label == "company" || *label == "with kind";
+            if unit_tree && person != "integration OkrRead" {
                 // The executor's batched reads: one statement per level.
                 assert!(slow_statements > 2, "{person}: {label} executed in {slow_statements} statements");
             }
             // Positive controls: the answers hold what the fixture has.
+            if person == "integration OkrRead" && *label != "an objective id" {
+                assert_eq!(data.as_object().and_then(|o| o.values().next()), Some(&Value::Null), "{data:#}");
+                continue;
+            }
             if *label == "team Platform" {
                 let people = &data["node"]["people"]["nodes"];
                 assert_eq!(people[0]["name"], "Mia Member", "{person}: {data:#}");
+                let objectives = people[0]["objectives"].as_array().unwrap();
+                assert_eq!(
+                    objectives.is_empty(),
+                    person == "integration DirectoryWrite",
+                    "{person}: {data:#}"
+                );
             }
             if *label == "company" {
                 assert_eq!(data["top"]["__typename"], "Unit");

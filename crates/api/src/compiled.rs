@@ -114,6 +114,11 @@ struct Compiler<'a> {
     depth: usize,
 }
 
+/// No arguments, no selection.
+fn is_leaf(f: &Field) -> bool {
+    f.arguments.is_empty() && f.selection_set.node.items.is_empty()
+}
+
 /// A response key and the field selected under it.
 type Keyed<'a> = Vec<(String, &'a Field)>;
 
@@ -213,9 +218,9 @@ impl<'a> Compiler<'a> {
         Some(def.node.default_value.as_ref().map_or(Value::Null, |d| d.node.clone()))
     }
 
-    /// A leaf: no arguments, no selection.
+    /// `value` if `f` is a leaf.
     fn leaf(f: &Field, value: TreeValue) -> Option<TreeValue> {
-        (f.arguments.is_empty() && f.selection_set.node.items.is_empty()).then_some(value)
+        is_leaf(f).then_some(value)
     }
 
     /// The fields of an object of type `ty` (one of the tree's types).

@@ -26,6 +26,9 @@ use async_graphql::registry::{MetaType, Registry};
 use async_graphql::{Name, Value, Variables};
 use goalgraph_domain::{PeriodId, UnitId};
 use goalgraph_persistence::{TreeColumn as Column, TreeField, TreeValue};
+use serde_json::value::RawValue;
+
+mod answer;
 
 /// A query the compiled path answers: the operation's one root field.
 #[derive(Debug, Clone)]
@@ -70,12 +73,13 @@ impl Plan {
         Some(Plan { operation, key: key.clone(), id, page_sizes: c.page_sizes, fields })
     }
 
-    /// The answer, or `None` to execute the request the usual way.
+    /// The answer's `data` as JSON text, or `None` to execute the request
+    /// the usual way.
     pub(crate) async fn run(
         &self,
         operation_name: Option<&str>,
         data: &RequestData,
-    ) -> Option<async_graphql::Response> {
+    ) -> Option<Box<RawValue>> {
         if operation_name != self.operation.as_deref() || !data.store.reads_trees() {
             return None;
         }
@@ -87,19 +91,19 @@ impl Plan {
             Some((NodeType::Unit, uuid)) => UnitId(uuid),
             _ => return None,
         };
-        let text = match data.store.unit_tree(&data.ctx.actor, unit, &self.fields).await {
-            Ok(Ok(text)) => text,
+        let document = match data.store.unit_tree(&data.ctx.actor, unit, &self.fields).await {
+            Ok(Ok(document)) => document,
             // Not compiled, or failed: the executor answers (and reports
             // its own error, if any).
             Ok(Err(_)) | Err(_) => return None,
         };
-        let node = match text {
-            Some(text) => serde_json::from_str::<Value>(&text).ok()?,
-            None => Value::Null,
-        };
-        let mut root = async_graphql::indexmap::IndexMap::new();
-        root.insert(Name::new(&self.key), node);
-        Some(async_graphql::Response::new(Value::Object(root)))
+        match answer::data(&self.key, document.as_deref(), &self.fields) {
+            Ok(data) => Some(data),
+            Err(e) => {
+                tracing::error!(error = %e, "the compiled read's document does not match its plan");
+                None
+            }
+        }
     }
 }
 
@@ -148,9 +152,7 @@ impl<'a> Compiler<'a> {
                         // The same leaf twice merges into one; anything
                         // else under one key goes the usual way.
                         Some((_, g)) => {
-                            let leaf =
-                                |x: &Field| x.arguments.is_empty() && x.selection_set.node.items.is_empty();
-                            if !(g.name.node == f.name.node && leaf(g) && leaf(f)) {
+                            if !(g.name.node == f.name.node && is_leaf(g) && is_leaf(f)) {
                                 return None;
                             }
                         }

@@ -72,6 +72,43 @@ pub async fn execute(
 pub type DeferredContext =
     futures_util::future::BoxFuture<'static, Result<RequestContext, async_graphql::ServerError>>;
 
+/// An operation's answer from [`execute_deferred`].
+#[derive(Debug)]
+pub struct Answer {
+    pub response: async_graphql::Response,
+    /// The `data` of a query the compiled read path answered, as JSON text
+    /// to send as it is ([`crate::compiled`]); `response` then holds
+    /// neither data nor errors.
+    pub data: Option<Box<serde_json::value::RawValue>>,
+}
+
+impl From<async_graphql::Response> for Answer {
+    fn from(response: async_graphql::Response) -> Self {
+        Self { response, data: None }
+    }
+}
+
+impl Answer {
+    /// The response with its data in it (parsed, when it is text).
+    pub fn into_response(self) -> async_graphql::Response {
+        match self.data {
+            Some(data) => match serde_json::from_str::<async_graphql::Value>(data.get()) {
+                Ok(value) => async_graphql::Response::new(value),
+                Err(_) => internal_response(),
+            },
+            None => self.response,
+        }
+    }
+}
+
+/// A response with the one INTERNAL error.
+fn internal_response() -> async_graphql::Response {
+    let error = async_graphql::Error::from(ApiError::Internal);
+    let mut error_out = ServerError::new(error.message, None);
+    error_out.extensions = error.extensions;
+    async_graphql::Response::from_errors(vec![error_out])
+}
+
 /// Executes one operation like [`execute`], but with an actor that
 /// [`RequestGate`] resolves only when execution starts.
 pub async fn execute_deferred(
@@ -79,15 +116,19 @@ pub async fn execute_deferred(
     store: &Store,
     context: DeferredContext,
     request: async_graphql::Request,
-) -> async_graphql::Response {
+) -> Answer {
     let waves = Waves::default();
+    let compiled = Arc::new(std::sync::Mutex::new(None));
     let deferred = Deferred {
         store: store.clone(),
         waves: waves.clone(),
         context: std::sync::Mutex::new(Some(context)),
+        compiled: compiled.clone(),
     };
     // Boxed like [`execute`]'s.
-    Box::pin(waves.run(schema.execute(request.data(deferred)))).await
+    let response = Box::pin(waves.run(schema.execute(request.data(deferred)))).await;
+    let data = compiled.lock().ok().and_then(|mut c| c.take());
+    Answer { response, data }
 }
 
 /// What [`execute_deferred`] leaves for [`RequestGate`].
@@ -95,6 +136,8 @@ struct Deferred {
     store: Store,
     waves: Waves,
     context: std::sync::Mutex<Option<DeferredContext>>,
+    /// Where the gate leaves a compiled answer's data.
+    compiled: Arc<std::sync::Mutex<Option<Box<serde_json::value::RawValue>>>>,
 }
 
 /// What the server checks once an operation has passed validation, given
@@ -178,17 +221,15 @@ impl Extension for RequestGate {
             if let (Some(plan), Some(data)) = (&plan, ctx.data_opt::<RequestData>())
                 && let Some(answer) = plan.run(operation_name, data).await
             {
-                return answer;
+                return Answer { response: async_graphql::Response::default(), data: Some(answer) }
+                    .into_response();
             }
             return next.run(ctx, operation_name).await;
         };
         let context = deferred.context.lock().ok().and_then(|mut c| c.take());
         let Some(context) = context else {
             // Executed twice: never happens, as each request executes once.
-            let error = async_graphql::Error::from(ApiError::Internal);
-            let mut error_out = ServerError::new(error.message, None);
-            error_out.extensions = error.extensions;
-            return async_graphql::Response::from_errors(vec![error_out]);
+            return internal_response();
         };
         let ctx_data = match context.await {
             Ok(request_ctx) => request_ctx,
@@ -213,8 +254,11 @@ impl Extension for RequestGate {
         };
         if let Some(plan) = &plan
             && let Some(answer) = plan.run(operation_name, &request_data).await
+            && let Ok(mut slot) = deferred.compiled.lock()
         {
-            return answer;
+            // Sent as it is by the server: see [`Answer`].
+            *slot = Some(answer);
+            return async_graphql::Response::new(async_graphql::Value::Null);
         }
         let mut data = async_graphql::Data::default();
         data.insert(request_data);

@@ -28,8 +28,8 @@ pub mod types;
 pub mod waves;
 
 pub use context::{
-    CostCheck, DeferredContext, LiveMode, RequestContext, RequestData, StreamItem, execute, execute_deferred,
-    execute_stream,
+    Answer, CostCheck, DeferredContext, LiveMode, RequestContext, RequestData, StreamItem, execute,
+    execute_deferred, execute_stream,
 };
 pub use error::{ApiError, ErrorCode, INTERNAL_MESSAGE};
 

@@ -14,7 +14,7 @@ use crate::telemetry;
 use crate::ws;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchResponse, Response as GqlResponse, ServerError};
+use async_graphql::{Response as GqlResponse, ServerError};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{MatchedPath, Query, Request, State};
@@ -23,10 +23,11 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::FutureExt as _;
-use goalgraph_api::{AppSchema, DeferredContext, ErrorCode, INTERNAL_MESSAGE, RequestContext};
+use goalgraph_api::{Answer, AppSchema, DeferredContext, ErrorCode, INTERNAL_MESSAGE, RequestContext};
 use goalgraph_domain::model::RoleSet;
 use goalgraph_persistence::Store;
 use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::value::RawValue;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -376,17 +377,17 @@ pub(crate) fn internal_error() -> ServerError {
 /// Runs an operation; a panic in it (a resolver's bug) becomes an INTERNAL
 /// error with the request id, and the process serves on. Unwinding drops
 /// the operation's state, which rolls its write transaction back.
-pub(crate) async fn catch_panics(
-    operation: impl std::future::Future<Output = GqlResponse>,
+pub(crate) async fn catch_panics<T: From<GqlResponse>>(
+    operation: impl std::future::Future<Output = T>,
     request_id: &str,
-) -> GqlResponse {
+) -> T {
     match AssertUnwindSafe(operation).catch_unwind().await {
         Ok(response) => response,
         Err(panic) => {
             let message = panic_message(panic.as_ref());
             metrics::counter!("goalgraph_panics_total").increment(1);
             tracing::error!(request_id, panic = %message, "an operation panicked");
-            GqlResponse::from_errors(vec![internal_error()])
+            T::from(GqlResponse::from_errors(vec![internal_error()]))
         }
     }
 }
@@ -451,7 +452,7 @@ impl Caller {
 
 /// Runs one checked operation: validation (and the cost charged to the
 /// actor), then the actor's lookup and the tenant's charge, then execution.
-async fn execute(state: &Arc<AppState>, caller: &Arc<Caller>, prepared: Prepared) -> GqlResponse {
+async fn execute(state: &Arc<AppState>, caller: &Arc<Caller>, prepared: Prepared) -> Answer {
     let Prepared { request, kind, .. } = prepared;
     if let Some(name) = &request.operation_name {
         Span::current().record("operation", field::display(name));
@@ -474,10 +475,10 @@ async fn execute(state: &Arc<AppState>, caller: &Arc<Caller>, prepared: Prepared
         })
     };
     let run = goalgraph_api::execute_deferred(&state.schema, &state.store, context, request);
-    let mut response = catch_panics(run, &caller.request_id).await;
-    finish_errors(&mut response.errors, &caller.request_id, caller.actor_label().as_deref());
-    count_operation(kind, !response.errors.is_empty());
-    response
+    let mut answer: Answer = catch_panics(run, &caller.request_id).await;
+    finish_errors(&mut answer.response.errors, &caller.request_id, caller.actor_label().as_deref());
+    count_operation(kind, !answer.response.errors.is_empty());
+    answer
 }
 
 /// One operation of a request: checked and ready to run, or already
@@ -509,7 +510,7 @@ async fn respond(
         for item in items {
             out.push(match item {
                 Operation::Ready(prepared) => execute(state, &caller, prepared).await,
-                Operation::Refused(refused) => refused,
+                Operation::Refused(refused) => Answer::from(refused),
             });
         }
         out
@@ -518,7 +519,7 @@ async fn respond(
     // Past the budget the operations are dropped where they wait: a write
     // transaction rolls back, and on PostgreSQL the server cancels the
     // statement itself (statement_timeout).
-    let Ok(mut responses) = tokio::time::timeout(limit, run).await else {
+    let Ok(responses) = tokio::time::timeout(limit, run).await else {
         metrics::counter!("goalgraph_request_timeouts_total").increment(1);
         tracing::warn!(request_id = %caller.request_id, "the request timed out and was cancelled");
         let mut errors = vec![timeout_error(limit)];
@@ -530,11 +531,8 @@ async fn respond(
     if let Some(Err(failure)) = caller.actor.get() {
         return auth_failure_response(*failure);
     }
-    let batch = match (single, responses.len()) {
-        (true, 1) => BatchResponse::Single(responses.remove(0)),
-        _ => BatchResponse::Batch(responses),
-    };
-    json_response(headers, batch)
+    let single = single && responses.len() == 1;
+    json_response(headers, single, &responses)
 }
 
 fn wants_graphql_response_json(headers: &HeaderMap) -> bool {
@@ -560,16 +558,22 @@ fn retry_after(response: &GqlResponse) -> Option<u64> {
 }
 
 /// A response as it is sent: without `data` when the request failed before
-/// execution (the GraphQL spec: "the data entry should not be present").
+/// execution (the GraphQL spec: "the data entry should not be present");
+/// a compiled read's data as the text it already is.
 #[derive(serde::Serialize)]
 #[serde(untagged)]
 enum Sent<'a> {
     Executed(&'a GqlResponse),
     Refused { errors: &'a [ServerError] },
+    Compiled { data: &'a RawValue },
 }
 
 impl<'a> Sent<'a> {
-    fn of(response: &'a GqlResponse) -> Self {
+    fn of(answer: &'a Answer) -> Self {
+        let response = &answer.response;
+        if let Some(data) = &answer.data {
+            return Self::Compiled { data };
+        }
         let refused = response.data == async_graphql::Value::Null
             && !response.errors.is_empty()
             && response.errors.iter().all(|e| e.path.is_empty());
@@ -577,19 +581,21 @@ impl<'a> Sent<'a> {
     }
 }
 
-fn json_response(headers: &HeaderMap, batch: BatchResponse) -> Response {
+/// The HTTP response of a request's answers: one object when the request
+/// held `single` operation, else an array.
+fn json_response(headers: &HeaderMap, single: bool, answers: &[Answer]) -> Response {
     let modern = wants_graphql_response_json(headers);
-    let responses: Vec<&GqlResponse> = match &batch {
-        BatchResponse::Single(r) => vec![r],
-        BatchResponse::Batch(rs) => rs.iter().collect(),
-    };
+    let responses: Vec<&GqlResponse> = answers.iter().map(|a| &a.response).collect();
     // Refused by the rate limit, all of them: 429 with the longest wait.
     let waits: Vec<Option<u64>> = responses.iter().map(|r| retry_after(r)).collect();
     let rate_limited = waits.iter().all(Option::is_some);
     let retry = waits.iter().flatten().max().copied();
     // With the GraphQL-over-HTTP media type, a request that failed before
     // execution (no data) is a 400; with plain JSON it is always 200.
-    let failed = matches!(&batch, BatchResponse::Single(r) if r.data == async_graphql::Value::Null && !r.errors.is_empty());
+    let failed = single
+        && answers.iter().all(|a| {
+            a.data.is_none() && a.response.data == async_graphql::Value::Null && !a.response.errors.is_empty()
+        });
     let status = if rate_limited {
         StatusCode::TOO_MANY_REQUESTS
     } else if modern && failed {
@@ -599,9 +605,9 @@ fn json_response(headers: &HeaderMap, batch: BatchResponse) -> Response {
     };
     let content_type =
         if modern { "application/graphql-response+json; charset=utf-8" } else { "application/json" };
-    let serialised = match &batch {
-        BatchResponse::Single(r) => serde_json::to_vec(&Sent::of(r)),
-        BatchResponse::Batch(rs) => serde_json::to_vec(&rs.iter().map(Sent::of).collect::<Vec<_>>()),
+    let serialised = match answers {
+        [one] if single => serde_json::to_vec(&Sent::of(one)),
+        all => serde_json::to_vec(&all.iter().map(Sent::of).collect::<Vec<_>>()),
     };
     match serialised {
         Ok(body) => {
@@ -780,7 +786,7 @@ async fn graphql_get(State(state): State<Arc<AppState>>, req: Request) -> Respon
     let request_id = request_id(&headers, parts.extensions.get::<RequestId>());
     let prepared = match state.documents.prepare(wire) {
         Ok(prepared) => prepared,
-        Err(e) => return json_response(&headers, BatchResponse::Single(refused(e, &request_id, None))),
+        Err(e) => return json_response(&headers, true, &[Answer::from(refused(e, &request_id, None))]),
     };
     if matches!(prepared.kind, Some(OperationType::Mutation | OperationType::Subscription)) {
         let mut response = error_response(

@@ -10,7 +10,7 @@
 
 use crate::okr_support::{CHECK_IN, create_key_result};
 use crate::okr_visibility::fixture;
-use crate::support::{ROLE_HOLDERS, Session, expect_data, gql_on, schema};
+use crate::support::{ROLE_HOLDERS, Session, expect_data, gql_deferred, gql_on, schema};
 use goalgraph_api::{AppSchema, RequestContext};
 use goalgraph_domain::IntegrationId;
 use goalgraph_domain::model::RoleSet;
@@ -117,6 +117,11 @@ pub async fn compiled_unit_trees_answer_like_the_executor(db: TestDb) {
             let (fast_statements, slow_statements) = (between - before, store.statement_count() - between);
             let data = expect_data(&fast);
             assert_eq!(fast, slow, "{person}: {label}");
+            // As the server runs it: the compiled data comes as text, sent
+            // as it is.
+            let (served, as_text) = gql_deferred(schema(), store, &s.ctx, query, vars.clone()).await;
+            assert_eq!(served, slow, "{person}: {label}, as served");
+            assert_eq!(as_text, *compiles && compiled_here, "{person}: {label}, as served");
             if *compiles && compiled_here {
                 // None at all when the reader may not see units.
                 let want = u64::from(person != "integration OkrRead");

@@ -49,6 +49,27 @@ pub async fn gql_on(
     json!({ "data": data, "errors": errors })
 }
 
+/// [`gql_on`] the way the server runs an operation
+/// ([`goalgraph_api::execute_deferred`]), and whether the answer's data
+/// came as the compiled read path's text.
+pub async fn gql_deferred(
+    schema: &AppSchema,
+    store: &Store,
+    ctx: &RequestContext,
+    query: &str,
+    vars: Value,
+) -> (Value, bool) {
+    let request = Request::new(query).variables(Variables::from_json(vars));
+    let ctx = ctx.clone();
+    let context: goalgraph_api::DeferredContext = Box::pin(async move { Ok(ctx) });
+    let answer = goalgraph_api::execute_deferred(schema, store, context, request).await;
+    let compiled = answer.data.is_some();
+    let response = answer.into_response();
+    let data = response.data.into_json().expect("data as JSON");
+    let errors = serde_json::to_value(&response.errors).expect("errors as JSON");
+    (json!({ "data": data, "errors": errors }), compiled)
+}
+
 /// `errors[0].extensions.code`.
 pub fn error_code(value: &Value) -> Option<String> {
     value["errors"][0]["extensions"]["code"].as_str().map(str::to_owned)

@@ -20,6 +20,7 @@ mod m20261201_000006_integration_kpis;
 mod m20261201_000007_audit_trail;
 mod m20261210_000008_saved_reports;
 mod m20261210_000009_report_exports;
+mod m20261215_000010_directory_version;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_audit_trail::Migration),
             Box::new(m20261210_000008_saved_reports::Migration),
             Box::new(m20261210_000009_report_exports::Migration),
+            Box::new(m20261215_000010_directory_version::Migration),
         ]
     }
 }

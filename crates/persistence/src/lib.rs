@@ -35,6 +35,7 @@ mod sql;
 mod store;
 mod trajectory;
 mod tree;
+mod unit_sets;
 mod units;
 
 pub use audit::{AuditEntry, AuditFilter, with_request_id};

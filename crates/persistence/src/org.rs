@@ -15,7 +15,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
     QueryOrder, QuerySelect, RelationDef, Set,
 };
-use std::collections::HashSet;
 use uuid::Uuid;
 
 /// A new tenant with its company unit and first admin.
@@ -67,6 +66,7 @@ impl Store {
             slug: Set(slug.into_inner()),
             settings: Set(settings.to_json()),
             version: Set(1),
+            directory_version: sea_orm::ActiveValue::NotSet,
             created_at: Set(at),
             updated_at: Set(at),
         }
@@ -227,9 +227,10 @@ impl Store {
         let Some((p, Some(org))) = found else {
             return Ok(None);
         };
+        let version = org.directory_version;
         let org = convert::organization(org)?;
         let person = convert::person(p);
-        let actor = self.person_actor(&person, token_roles).await?;
+        let actor = self.actor_at(&person, version, token_roles).await?;
         Ok(Some((org, actor, person)))
     }
 
@@ -253,58 +254,25 @@ impl Store {
         Ok(Some((actor, person)))
     }
 
-    /// The actor of a known person (also used by tests and seeding).
+    /// The actor of `person` with their stored roles and `extra_roles`, and
+    /// the units they manage or belong to as the directory holds them now.
     pub async fn person_actor(&self, person: &Person, extra_roles: &RoleSet) -> StoreResult<Actor> {
-        // One statement on every request: the subtrees the person manages,
-        // their unit's lineage (itself and its ancestors), and their unit's
-        // subtree, each row tagged with the set it belongs to.
-        let rows = self
-            .db
-            .query_all_raw(stmt(
-                self.db_backend(),
-                "WITH RECURSIVE \
-                   managed(id) AS ( \
-                     SELECT unit_id FROM unit_managers WHERE organization_id = $1 AND person_id = $2 \
-                     UNION \
-                     SELECT u.id FROM units u JOIN managed ON u.parent_id = managed.id WHERE u.organization_id = $1 \
-                   ), \
-                   up(id, parent_id, depth) AS ( \
-                     SELECT id, parent_id, 0 FROM units WHERE organization_id = $1 AND id = $3 \
-                     UNION ALL \
-                     SELECT u.id, u.parent_id, up.depth + 1 FROM units u JOIN up ON u.id = up.parent_id \
-                     WHERE u.organization_id = $1 AND up.depth < 1000 \
-                   ), \
-                   down(id) AS ( \
-                     SELECT id FROM units WHERE organization_id = $1 AND id = $3 \
-                     UNION \
-                     SELECT u.id FROM units u JOIN down ON u.parent_id = down.id WHERE u.organization_id = $1 \
-                   ) \
-                 SELECT 'managed' AS kind, id FROM managed \
-                 UNION ALL SELECT 'lineage', id FROM up \
-                 UNION ALL SELECT 'subtree', id FROM down",
-                vec![person.organization_id.0.into(), person.id.0.into(), person.unit_id.0.into()],
-            ))
-            .await?;
-        let (mut managed_units, mut unit_lineage, mut unit_subtree) =
-            (HashSet::new(), HashSet::new(), HashSet::new());
-        for row in rows {
-            let kind: String = row.try_get("", "kind")?;
-            let id = UnitId(row.try_get::<Uuid>("", "id")?);
-            match kind.as_str() {
-                "managed" => managed_units.insert(id),
-                "lineage" => unit_lineage.insert(id),
-                _ => unit_subtree.insert(id),
-            };
-        }
-        unit_lineage.insert(person.unit_id);
-        unit_subtree.insert(person.unit_id);
+        let version = self.directory_version(person.organization_id).await?;
+        self.actor_at(person, version, extra_roles).await
+    }
+
+    /// [`Store::person_actor`] with the tenant's directory version already
+    /// read: no statement while the tenant's tree in memory is current.
+    async fn actor_at(&self, person: &Person, version: i64, extra_roles: &RoleSet) -> StoreResult<Actor> {
+        let tree = self.unit_tree_at(person.organization_id, version).await?;
+        let sets = tree.sets(person.id, person.unit_id);
         Ok(Actor {
             organization_id: person.organization_id,
             principal: Principal::Person { id: person.id, unit_id: person.unit_id },
             roles: person.roles.union(extra_roles),
-            managed_units,
-            unit_lineage,
-            unit_subtree,
+            managed_units: sets.managed,
+            unit_lineage: sets.lineage,
+            unit_subtree: sets.subtree,
         })
     }
 

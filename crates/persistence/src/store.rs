@@ -70,6 +70,8 @@ pub struct Store {
     pub(crate) live_wake: Arc<tokio::sync::Notify>,
     pub(crate) live_poll: Duration,
     pub(crate) keyring: Option<Arc<crate::crypto::Keyring>>,
+    /// The tenants' unit trees the actors are built from.
+    pub(crate) directories: crate::unit_sets::Directories,
 }
 
 impl std::fmt::Debug for Store {
@@ -139,6 +141,7 @@ impl Store {
             live_wake: Arc::new(tokio::sync::Notify::new()),
             live_poll: options.live_poll_interval,
             keyring: options.encryption.clone().map(Arc::new),
+            directories: Default::default(),
         })
     }
 

@@ -9,6 +9,10 @@ pub struct Model {
     pub slug: String,
     pub settings: String,
     pub version: i32,
+    /// Moved forward by trigger on every change to the tenant's units or
+    /// line managers (migration 10); never written by the application.
+    #[serde(skip)]
+    pub directory_version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -68,7 +68,7 @@ use kpi_measurements::{
 };
 use kpi_status_agreement::{breached_since_by_hand, kpi_states_agree_with_the_domain};
 use kpi_visibility::people_kpis_are_seen_by_hr_admin_and_line_managers_only;
-use lineage::managed_units_and_lineage;
+use lineage::{actors_follow_directory_changes_made_anywhere, managed_units_and_lineage};
 use live::{
     alignment_and_directory_changes_are_events, check_in_notes_are_sealed_in_the_outbox,
     delivery_costs_the_same_for_one_or_a_thousand_subscribers, live_events_follow_each_committed_change,
@@ -113,6 +113,7 @@ goalgraph_testkit::db_tests!(
     concurrent_updates_are_not_lost,
     concurrent_updates_of_one_version_conflict,
     managed_units_and_lineage,
+    actors_follow_directory_changes_made_anywhere,
     key_lists_are_one_statement,
     objectives_follow_their_rules,
     key_results_follow_their_rules,

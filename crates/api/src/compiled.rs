@@ -26,7 +26,6 @@ use async_graphql::registry::{MetaType, Registry};
 use async_graphql::{Name, Value, Variables};
 use goalgraph_domain::{PeriodId, UnitId};
 use goalgraph_persistence::{TreeColumn as Column, TreeField, TreeValue};
-use serde_json::value::RawValue;
 
 mod answer;
 
@@ -75,11 +74,7 @@ impl Plan {
 
     /// The answer's `data` as JSON text, or `None` to execute the request
     /// the usual way.
-    pub(crate) async fn run(
-        &self,
-        operation_name: Option<&str>,
-        data: &RequestData,
-    ) -> Option<Box<RawValue>> {
+    pub(crate) async fn run(&self, operation_name: Option<&str>, data: &RequestData) -> Option<Vec<u8>> {
         if operation_name != self.operation.as_deref() || !data.store.reads_trees() {
             return None;
         }

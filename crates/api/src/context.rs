@@ -76,10 +76,10 @@ pub type DeferredContext =
 #[derive(Debug)]
 pub struct Answer {
     pub response: async_graphql::Response,
-    /// The `data` of a query the compiled read path answered, as JSON text
-    /// to send as it is ([`crate::compiled`]); `response` then holds
-    /// neither data nor errors.
-    pub data: Option<Box<serde_json::value::RawValue>>,
+    /// The `data` of a query the compiled read path answered, as the JSON
+    /// text to send as it is ([`crate::compiled`]; valid JSON, UTF-8, by
+    /// construction); `response` then holds neither data nor errors.
+    pub data: Option<Vec<u8>>,
 }
 
 impl From<async_graphql::Response> for Answer {
@@ -92,7 +92,7 @@ impl Answer {
     /// The response with its data in it (parsed, when it is text).
     pub fn into_response(self) -> async_graphql::Response {
         match self.data {
-            Some(data) => match serde_json::from_str::<async_graphql::Value>(data.get()) {
+            Some(data) => match serde_json::from_slice::<async_graphql::Value>(&data) {
                 Ok(value) => async_graphql::Response::new(value),
                 Err(_) => internal_response(),
             },
@@ -137,7 +137,7 @@ struct Deferred {
     waves: Waves,
     context: std::sync::Mutex<Option<DeferredContext>>,
     /// Where the gate leaves a compiled answer's data.
-    compiled: Arc<std::sync::Mutex<Option<Box<serde_json::value::RawValue>>>>,
+    compiled: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
 }
 
 /// What the server checks once an operation has passed validation, given

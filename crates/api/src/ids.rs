@@ -81,7 +81,26 @@ impl NodeType {
 }
 
 pub fn encode_id(node: NodeType, id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", node.tag(), id.simple())))
+    let mut out = Vec::with_capacity(64);
+    encode_id_into(node, id, &mut out);
+    // base64url is ASCII.
+    ID(out.into_iter().map(char::from).collect())
+}
+
+/// [`encode_id`] appended to `out` (base64url, no padding, of
+/// `Tag:uuid-without-dashes`), with no allocation of its own.
+pub fn encode_id_into(node: NodeType, id: Uuid, out: &mut Vec<u8>) {
+    let tag = node.tag().as_bytes();
+    // The longest tag has 12 bytes.
+    let mut raw = [0u8; 64];
+    let len = tag.len() + 1 + uuid::fmt::Simple::LENGTH;
+    raw[..tag.len()].copy_from_slice(tag);
+    raw[tag.len()] = b':';
+    id.simple().encode_lower(&mut raw[tag.len() + 1..len]);
+    let start = out.len();
+    out.resize(start + len.div_ceil(3) * 4, 0);
+    let written = URL_SAFE_NO_PAD.encode_slice(&raw[..len], &mut out[start..]).unwrap_or(0);
+    out.truncate(start + written);
 }
 
 /// Any global id: its type and uuid, or `None` when it is not one of ours.

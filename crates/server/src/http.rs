@@ -565,13 +565,16 @@ fn retry_after(response: &GqlResponse) -> Option<u64> {
 enum Sent<'a> {
     Executed(&'a GqlResponse),
     Refused { errors: &'a [ServerError] },
-    Compiled { data: &'a RawValue },
+    Compiled { data: Box<RawValue> },
 }
 
 impl<'a> Sent<'a> {
     fn of(answer: &'a Answer) -> Self {
         let response = &answer.response;
-        if let Some(data) = &answer.data {
+        // In a batch: the text read as JSON once more, to nest it.
+        if let Some(data) = &answer.data
+            && let Ok(data) = serde_json::from_slice::<Box<RawValue>>(data)
+        {
             return Self::Compiled { data };
         }
         let refused = response.data == async_graphql::Value::Null
@@ -579,6 +582,15 @@ impl<'a> Sent<'a> {
             && response.errors.iter().all(|e| e.path.is_empty());
         if refused { Self::Refused { errors: &response.errors } } else { Self::Executed(response) }
     }
+}
+
+/// `{"data":<data>}`.
+fn compiled_body(data: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(data.len() + 9);
+    body.extend_from_slice(b"{\"data\":");
+    body.extend_from_slice(data);
+    body.push(b'}');
+    body
 }
 
 /// The HTTP response of a request's answers: one object when the request
@@ -606,6 +618,8 @@ fn json_response(headers: &HeaderMap, single: bool, answers: &[Answer]) -> Respo
     let content_type =
         if modern { "application/graphql-response+json; charset=utf-8" } else { "application/json" };
     let serialised = match answers {
+        // A compiled read's data is sent as it is, not read again.
+        [Answer { data: Some(data), .. }] if single => Ok(compiled_body(data)),
         [one] if single => serde_json::to_vec(&Sent::of(one)),
         all => serde_json::to_vec(&all.iter().map(Sent::of).collect::<Vec<_>>()),
     };

@@ -31,8 +31,9 @@ use hardening::{
     the_limits_apply_over_websocket_before_any_sql, tls_serves_https_and_wss,
 };
 use http::{
-    a_refused_body_does_not_break_keep_alive, cors_allows_only_configured_origins,
-    get_selects_the_operation_by_operation_name, get_serves_graphiql_and_queries_but_not_mutations,
+    a_refused_body_does_not_break_keep_alive, compiled_reads_send_what_the_executor_sends,
+    cors_allows_only_configured_origins, get_selects_the_operation_by_operation_name,
+    get_serves_graphiql_and_queries_but_not_mutations,
     oversized_bodies_are_refused_and_the_server_keeps_serving, posts_must_be_json,
     request_ids_on_every_response,
 };
@@ -86,6 +87,7 @@ goalgraph_testkit::db_tests!(
     oversized_bodies_are_refused_and_the_server_keeps_serving,
     a_refused_body_does_not_break_keep_alive,
     cors_allows_only_configured_origins,
+    compiled_reads_send_what_the_executor_sends,
     concurrent_mutations_all_succeed,
     tenants_cannot_reach_each_other,
     internal_errors_name_only_the_request_id,

@@ -25,7 +25,7 @@
 
 use crate::error::StoreResult;
 use crate::store::Store;
-use goalgraph_domain::policy::{self, Actor, Resource};
+use goalgraph_domain::policy::{self, Actor, GoalReadScope, Resource};
 use goalgraph_domain::{PeriodId, UnitId};
 use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement, Value};
 
@@ -143,6 +143,8 @@ struct Builder {
     values: Vec<Value>,
     aliases: usize,
     people_readable: bool,
+    /// The actor sees every objective of the tenant.
+    every_objective: bool,
 }
 
 impl Builder {
@@ -208,6 +210,25 @@ impl Builder {
                 format!(
                     "COALESCE((SELECT json_agg({object} ORDER BY {o}.title, {o}.id) FROM visible {o} \
                      WHERE {owner}{period}), '[]'::json)"
+                )
+            }
+            // Every objective is visible and only the parent's id is asked
+            // for: the foreign key makes `parent_id` the parent's id.
+            TreeValue::Parent(fields)
+                if table == Table::Objective
+                    && self.every_objective
+                    && fields
+                        .iter()
+                        .all(|f| f.value.is_constant() || f.value == TreeValue::Column(Column::Id)) =>
+            {
+                let ids: Vec<String> = fields
+                    .iter()
+                    .filter(|f| !f.value.is_constant())
+                    .map(|_| format!("{alias}.parent_id"))
+                    .collect();
+                format!(
+                    "CASE WHEN {alias}.parent_id IS NULL THEN NULL ELSE json_build_array({}) END",
+                    ids.join(", ")
                 )
             }
             TreeValue::Parent(fields) if table == Table::Objective => {
@@ -312,6 +333,7 @@ impl Store {
                 actor,
                 &Resource::Person { organization_id: org, person_id: None },
             ),
+            every_objective: policy::goal_read_scope(actor) == GoalReadScope::All,
         };
         let object = match b.object(Table::Unit, "t0", fields) {
             Ok(o) => o,
@@ -338,7 +360,7 @@ mod tests {
 
     #[test]
     fn a_column_outside_its_table_is_not_compiled() {
-        let mut b = Builder { values: vec![], aliases: 0, people_readable: true };
+        let mut b = Builder { values: vec![], aliases: 0, people_readable: true, every_objective: true };
         let fields = vec![TreeField { key: "title".into(), value: TreeValue::Column(Column::Title) }];
         assert!(b.object(Table::Unit, "u", &fields).is_err());
         assert!(b.object(Table::Objective, "o", &fields).is_ok());

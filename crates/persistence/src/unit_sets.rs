@@ -33,6 +33,12 @@ impl Default for Directories {
     }
 }
 
+/// Sets this large are kept once computed, for this many people per tree:
+/// copying them is faster than gathering them again, and small ones cost
+/// little to gather (and would cost memory to keep).
+const LARGE: usize = 64;
+const PEOPLE: usize = 128;
+
 /// One tenant's units and line managers as of one directory version.
 #[derive(Debug, Default)]
 pub(crate) struct UnitTree {
@@ -41,10 +47,13 @@ pub(crate) struct UnitTree {
     children: HashMap<UnitId, Vec<UnitId>>,
     units: HashSet<UnitId>,
     managed: HashMap<PersonId, Vec<UnitId>>,
+    /// The large sets computed so far, by person and unit (a person high in
+    /// the tree has thousands of units in them).
+    computed: Mutex<HashMap<(PersonId, UnitId), Arc<UnitSets>>>,
 }
 
 /// A person's three sets, as [`goalgraph_domain::policy::Actor`] holds them.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct UnitSets {
     pub managed: HashSet<UnitId>,
     pub lineage: HashSet<UnitId>,
@@ -52,9 +61,28 @@ pub(crate) struct UnitSets {
 }
 
 impl UnitTree {
+    /// The sets of `person` of unit `unit`, computed once per tree.
+    pub(crate) fn sets(&self, person: PersonId, unit: UnitId) -> UnitSets {
+        let known = self.computed.lock().ok().and_then(|c| c.get(&(person, unit)).cloned());
+        if let Some(sets) = known {
+            return UnitSets::clone(&sets);
+        }
+        let sets = self.gather(person, unit);
+        if sets.managed.len() + sets.subtree.len() < LARGE {
+            return sets;
+        }
+        if let Ok(mut c) = self.computed.lock() {
+            if c.len() >= PEOPLE {
+                c.clear();
+            }
+            c.insert((person, unit), Arc::new(sets.clone()));
+        }
+        sets
+    }
+
     /// The sets of `person` of unit `unit`. Each includes what the person
     /// stands on: the lineage and the subtree hold `unit` itself.
-    pub(crate) fn sets(&self, person: PersonId, unit: UnitId) -> UnitSets {
+    fn gather(&self, person: PersonId, unit: UnitId) -> UnitSets {
         let mut managed = HashSet::new();
         for root in self.managed.get(&person).into_iter().flatten() {
             self.below(*root, &mut managed);
@@ -193,5 +221,29 @@ mod tests {
                 subtree: HashSet::from([gone]),
             }
         );
+    }
+
+    #[test]
+    fn large_sets_are_kept_and_stay_the_same() {
+        let company = UnitId(Uuid::now_v7());
+        let boss = PersonId(Uuid::now_v7());
+        let mut tree = UnitTree::default();
+        tree.units.insert(company);
+        for _ in 0..LARGE {
+            let team = UnitId(Uuid::now_v7());
+            tree.units.insert(team);
+            tree.parent.insert(team, company);
+            tree.children.entry(company).or_default().push(team);
+        }
+        tree.managed.insert(boss, vec![company]);
+        let first = tree.sets(boss, company);
+        assert_eq!(first.subtree.len(), LARGE + 1);
+        assert_eq!(first.managed, first.subtree);
+        assert_eq!(tree.computed.lock().unwrap().len(), 1, "kept");
+        assert_eq!(tree.sets(boss, company), first);
+        // Another person of the same unit has their own managed set.
+        let other = tree.sets(PersonId(Uuid::now_v7()), company);
+        assert!(other.managed.is_empty());
+        assert_eq!(other.subtree, first.subtree);
     }
 }

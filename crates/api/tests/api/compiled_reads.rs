@@ -26,10 +26,11 @@ fn executor() -> &'static AppSchema {
 }
 
 /// W1's shape: a unit → people → objectives of a period → parent, key
-/// results → newest check-in.
+/// results → newest check-in. The parent twice: by id only (which a reader
+/// of every objective gets from the objective's row) and with its title.
 const TEAM: &str = "query Team($unit: ID!, $period: ID!) { node(id: $unit) { ... on Unit { id name
     people(first: 50) { pageInfo { hasNextPage } nodes { id name
-      objectives(periodId: $period) { id title progress parent { id title }
+      objectives(periodId: $period) { id title progress up: parent { id __typename } parent { id title }
         keyResults { id title current progress latestCheckIn { id value createdAt } } } } } } } }";
 
 /// Aliases, `__typename`, a named fragment used at two depths, sub-units,
@@ -187,4 +188,9 @@ pub async fn compiled_unit_trees_answer_like_the_executor(db: TestDb) {
     assert_eq!(parent["keyResults"][0]["latestCheckIn"]["value"].as_f64(), Some(3.0));
     assert_eq!(parent["keyResults"][1]["latestCheckIn"], Value::Null);
     assert!(!objectives.is_empty(), "Mia owns objectives in the period");
+    // A parent by id alone is the parent.
+    assert!(
+        objectives.iter().any(|o| o["up"]["id"].is_string() && o["up"]["id"] == o["parent"]["id"]),
+        "{objectives:#?}"
+    );
 }

@@ -293,8 +293,9 @@ impl Builder {
             ));
         }
         Ok(format!(
-            "(SELECT json_build_array({values}) FROM (SELECT q.*, row_number() OVER (ORDER BY q.name, q.id) AS n \
-             FROM people q WHERE q.organization_id = {unit}.organization_id AND q.unit_id = {unit}.id \
+            "(SELECT json_build_array({values}) FROM (SELECT q.id, q.name, q.organization_id, \
+             row_number() OVER (ORDER BY q.name, q.id) AS n FROM people q \
+             WHERE q.organization_id = {unit}.organization_id AND q.unit_id = {unit}.id \
              ORDER BY q.name, q.id LIMIT {}) {p})",
             first + 1
         ))

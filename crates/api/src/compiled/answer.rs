@@ -130,22 +130,18 @@ impl<'de> Visitor<'de> for Object<'_> {
     }
 }
 
-/// A list of `row` objects.
-struct List<'a> {
-    row: Row,
-    fields: &'a [TreeField],
-    out: &'a mut Vec<u8>,
-}
+/// A list of the objects [`Object`] describes.
+struct List<'a>(Object<'a>);
 
 impl<'de> Visitor<'de> for List<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a list of {:?} rows", self.row)
+        write!(f, "a list of {:?} rows", self.0.row)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let out = self.out;
+        let Object { row, fields, out } = self.0;
         out.push(b'[');
         let mut first = true;
         loop {
@@ -153,7 +149,7 @@ impl<'de> Visitor<'de> for List<'_> {
             if !first {
                 out.push(b',');
             }
-            let seed = Object { row: self.row, fields: self.fields, out: &mut *out };
+            let seed = Object { row, fields, out: &mut *out };
             if seq.next_element_seed(seed)?.is_none() {
                 out.truncate(mark);
                 break;
@@ -205,12 +201,14 @@ impl<'de> DeserializeSeed<'de> for Field<'_> {
                 let number = Option::<f64>::deserialize(d)?;
                 serde_json::to_writer(out, &number).map_err(de::Error::custom)
             }
-            TreeValue::Children(fields) => d.deserialize_seq(List { row: Row::Unit, fields, out }),
-            TreeValue::Nodes(fields) => d.deserialize_seq(List { row: Row::Person, fields, out }),
+            TreeValue::Children(fields) => d.deserialize_seq(List(Object { row: Row::Unit, fields, out })),
+            TreeValue::Nodes(fields) => d.deserialize_seq(List(Object { row: Row::Person, fields, out })),
             TreeValue::Objectives { fields, .. } => {
-                d.deserialize_seq(List { row: Row::Objective, fields, out })
+                d.deserialize_seq(List(Object { row: Row::Objective, fields, out }))
             }
-            TreeValue::KeyResults(fields) => d.deserialize_seq(List { row: Row::KeyResult, fields, out }),
+            TreeValue::KeyResults(fields) => {
+                d.deserialize_seq(List(Object { row: Row::KeyResult, fields, out }))
+            }
             TreeValue::Parent(fields) => d.deserialize_any(Object { row: Row::Objective, fields, out }),
             TreeValue::LatestCheckIn(fields) => d.deserialize_any(Object { row: Row::CheckIn, fields, out }),
             TreeValue::People { fields, .. } | TreeValue::PageInfo(fields) => {

@@ -92,12 +92,17 @@ impl Answer {
     /// The response with its data in it (parsed, when it is text).
     pub fn into_response(self) -> async_graphql::Response {
         match self.data {
-            Some(data) => match serde_json::from_slice::<async_graphql::Value>(&data) {
-                Ok(value) => async_graphql::Response::new(value),
-                Err(_) => internal_response(),
-            },
+            Some(data) => parsed_response(&data),
             None => self.response,
         }
+    }
+}
+
+/// A compiled read's data text as a response, read into a value.
+fn parsed_response(data: &[u8]) -> async_graphql::Response {
+    match serde_json::from_slice::<async_graphql::Value>(data) {
+        Ok(value) => async_graphql::Response::new(value),
+        Err(_) => internal_response(),
     }
 }
 
@@ -221,8 +226,7 @@ impl Extension for RequestGate {
             if let (Some(plan), Some(data)) = (&plan, ctx.data_opt::<RequestData>())
                 && let Some(answer) = plan.run(operation_name, data).await
             {
-                return Answer { response: async_graphql::Response::default(), data: Some(answer) }
-                    .into_response();
+                return parsed_response(&answer);
             }
             return next.run(ctx, operation_name).await;
         };

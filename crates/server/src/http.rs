@@ -27,7 +27,6 @@ use goalgraph_api::{Answer, AppSchema, DeferredContext, ErrorCode, INTERNAL_MESS
 use goalgraph_domain::model::RoleSet;
 use goalgraph_persistence::Store;
 use secrecy::{ExposeSecret as _, SecretString};
-use serde_json::value::RawValue;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -558,25 +557,16 @@ fn retry_after(response: &GqlResponse) -> Option<u64> {
 }
 
 /// A response as it is sent: without `data` when the request failed before
-/// execution (the GraphQL spec: "the data entry should not be present");
-/// a compiled read's data as the text it already is.
+/// execution (the GraphQL spec: "the data entry should not be present").
 #[derive(serde::Serialize)]
 #[serde(untagged)]
 enum Sent<'a> {
     Executed(&'a GqlResponse),
     Refused { errors: &'a [ServerError] },
-    Compiled { data: Box<RawValue> },
 }
 
 impl<'a> Sent<'a> {
-    fn of(answer: &'a Answer) -> Self {
-        let response = &answer.response;
-        // In a batch: the text read as JSON once more, to nest it.
-        if let Some(data) = &answer.data
-            && let Ok(data) = serde_json::from_slice::<Box<RawValue>>(data)
-        {
-            return Self::Compiled { data };
-        }
+    fn of(response: &'a GqlResponse) -> Self {
         let refused = response.data == async_graphql::Value::Null
             && !response.errors.is_empty()
             && response.errors.iter().all(|e| e.path.is_empty());
@@ -584,13 +574,19 @@ impl<'a> Sent<'a> {
     }
 }
 
-/// `{"data":<data>}`.
-fn compiled_body(data: &[u8]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(data.len() + 9);
-    body.extend_from_slice(b"{\"data\":");
-    body.extend_from_slice(data);
-    body.push(b'}');
-    body
+/// One answer as JSON: a compiled read's data as the text it already is
+/// (`{"data":<text>}`, never read again), any other as [`Sent`].
+fn answer_json(answer: &Answer) -> serde_json::Result<Vec<u8>> {
+    match &answer.data {
+        Some(data) => {
+            let mut body = Vec::with_capacity(data.len() + 9);
+            body.extend_from_slice(b"{\"data\":");
+            body.extend_from_slice(data);
+            body.push(b'}');
+            Ok(body)
+        }
+        None => serde_json::to_vec(&Sent::of(&answer.response)),
+    }
 }
 
 /// The HTTP response of a request's answers: one object when the request
@@ -605,9 +601,9 @@ fn json_response(headers: &HeaderMap, single: bool, answers: &[Answer]) -> Respo
     // With the GraphQL-over-HTTP media type, a request that failed before
     // execution (no data) is a 400; with plain JSON it is always 200.
     let failed = single
-        && answers.iter().all(|a| {
-            a.data.is_none() && a.response.data == async_graphql::Value::Null && !a.response.errors.is_empty()
-        });
+        && answers
+            .iter()
+            .all(|a| a.response.data == async_graphql::Value::Null && !a.response.errors.is_empty());
     let status = if rate_limited {
         StatusCode::TOO_MANY_REQUESTS
     } else if modern && failed {
@@ -618,10 +614,13 @@ fn json_response(headers: &HeaderMap, single: bool, answers: &[Answer]) -> Respo
     let content_type =
         if modern { "application/graphql-response+json; charset=utf-8" } else { "application/json" };
     let serialised = match answers {
-        // A compiled read's data is sent as it is, not read again.
-        [Answer { data: Some(data), .. }] if single => Ok(compiled_body(data)),
-        [one] if single => serde_json::to_vec(&Sent::of(one)),
-        all => serde_json::to_vec(&all.iter().map(Sent::of).collect::<Vec<_>>()),
+        [one] if single => answer_json(one),
+        all => all.iter().map(answer_json).collect::<serde_json::Result<Vec<_>>>().map(|each| {
+            let mut body = vec![b'['];
+            body.extend_from_slice(&each.join(&b','));
+            body.push(b']');
+            body
+        }),
     };
     match serialised {
         Ok(body) => {

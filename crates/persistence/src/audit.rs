@@ -34,7 +34,7 @@ pub async fn with_request_id<F: std::future::Future>(request_id: String, f: F) -
     REQUEST_ID.scope(request_id, f).await
 }
 
-fn current_request_id() -> Option<String> {
+pub(crate) fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(|id| id.clone()).ok().filter(|id| !id.is_empty())
 }
 
@@ -144,20 +144,36 @@ fn diff(before: Value, after: Value) -> (Value, Value) {
     }
 }
 
+/// One record as queued: its tenant, who made it, and the request it was
+/// recorded under (a transaction may carry the commands of several).
+type Queued = (OrganizationId, AuditActor, AuditRecord, Option<String>);
+
 /// The records of one write transaction, chained by its commit.
 #[derive(Default)]
 pub(crate) struct AuditLog {
-    queued: Mutex<Vec<(OrganizationId, AuditActor, AuditRecord)>>,
+    queued: Mutex<Vec<Queued>>,
 }
 
 impl AuditLog {
+    /// Queues a record under the current request id.
     pub(crate) fn push(&self, org: OrganizationId, actor: AuditActor, record: AuditRecord) {
+        self.push_for(org, actor, record, current_request_id());
+    }
+
+    /// Queues a record under `request_id`.
+    pub(crate) fn push_for(
+        &self,
+        org: OrganizationId,
+        actor: AuditActor,
+        record: AuditRecord,
+        request_id: Option<String>,
+    ) {
         if let Ok(mut q) = self.queued.lock() {
-            q.push((org, actor, record));
+            q.push((org, actor, record, request_id));
         }
     }
 
-    fn take(&self) -> Vec<(OrganizationId, AuditActor, AuditRecord)> {
+    fn take(&self) -> Vec<Queued> {
         self.queued.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default()
     }
 
@@ -171,21 +187,13 @@ impl AuditLog {
         if records.is_empty() {
             return Ok(());
         }
-        let request_id = current_request_id();
         let at = now();
         // Grouped by tenant, in the order recorded: one head lock and one
         // insert a tenant.
-        let mut by_org: Vec<(OrganizationId, Vec<(AuditActor, AuditRecord)>)> = Vec::new();
-        for (org, actor, record) in records {
-            match by_org.iter_mut().find(|(o, _)| *o == org) {
-                Some((_, list)) => list.push((actor, record)),
-                None => by_org.push((org, vec![(actor, record)])),
-            }
-        }
-        for (org, records) in by_org {
+        for (org, records) in crate::store::by_tenant(records, |q| q.0) {
             let (mut seq, mut prev) = lock_head(conn, org).await?;
             let mut rows = Vec::with_capacity(records.len());
-            for (actor, record) in records {
+            for (_, actor, record, request_id) in records {
                 seq += 1;
                 let text = |v: Option<Value>| -> StoreResult<Option<String>> {
                     v.map(|v| seal_value(ring, v).map(|v| v.to_string())).transpose()
@@ -201,7 +209,7 @@ impl AuditLog {
                     object_id: record.object_id,
                     before: text(record.before)?,
                     after: text(record.after)?,
-                    request_id: request_id.clone(),
+                    request_id,
                     prev_hash: String::new(),
                     hash: String::new(),
                 };
@@ -314,6 +322,11 @@ impl WriteTx {
     /// dropped with the rollback.
     pub(crate) fn audit(&self, actor: &Actor, record: AuditRecord) {
         self.audit_log.push(actor.organization_id, AuditActor::of(actor), record);
+    }
+
+    /// [`WriteTx::audit`] for a command of another request (a batch).
+    pub(crate) fn audit_for(&self, actor: &Actor, record: AuditRecord, request_id: Option<String>) {
+        self.audit_log.push_for(actor.organization_id, AuditActor::of(actor), record, request_id);
     }
 
     /// Records a change made by an operator's command.

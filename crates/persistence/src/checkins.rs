@@ -3,18 +3,18 @@
 
 use crate::audit::{AuditRecord, row_value};
 use crate::convert::{self, now};
-use crate::entity::{check_in, idempotency_key, key_result, objective};
+use crate::entity::{check_in, idempotency_key, key_result, key_result_kpi_link, objective, period};
 use crate::error::{StoreError, StoreResult};
-use crate::goals::facts;
+use crate::goals::{check_objective_open, check_period_row_open, facts};
 use crate::page::{self, CursorKey, Page, PageArgs, SortDirection, SortSpec};
-use crate::sql::id_in;
+use crate::sql::{id_in, update_by_id};
 use crate::store::{Store, WriteTx};
 use goalgraph_domain::formulas::key_result_progress;
 use goalgraph_domain::okr::{CheckIn, KeyResult, confidence};
 use goalgraph_domain::policy::{self, Action, Actor, Resource};
 use goalgraph_domain::values::finite;
 use goalgraph_domain::{
-    CheckInId, DomainError, KeyResultId, ObjectiveId, OrganizationId, PeriodId, PersonId,
+    CheckInId, DomainError, KeyResultId, ObjectiveId, OrganizationId, PeriodId, PersonId, UnitId,
 };
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -22,7 +22,8 @@ use sea_orm::{
     RelationTrait, Set,
 };
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,131 @@ pub struct CheckInInput {
     pub confidence: Option<f64>,
     pub note: Option<String>,
     pub idempotency_key: Option<String>,
+}
+
+const MUTATION: &str = "checkIn";
+
+/// A check-in's input, checked.
+#[derive(Debug, Clone)]
+struct Checked {
+    key_result_id: KeyResultId,
+    value: f64,
+    confidence: Option<f64>,
+    note: Option<String>,
+    key: Option<String>,
+    /// The digest of the input, to tell a retry from a reuse of the key.
+    hash: String,
+}
+
+impl Checked {
+    fn new(input: CheckInInput) -> StoreResult<Self> {
+        let value = finite("value", input.value)?;
+        let confidence = input.confidence.map(confidence).transpose()?;
+        let note = goalgraph_domain::values::Description::parse("note", input.note.as_deref())?
+            .map(goalgraph_domain::values::Description::into_inner);
+        let key = input.idempotency_key.as_deref().map(idempotency_key_value).transpose()?;
+        let hash = request_hash(&serde_json::json!({
+            "keyResultId": input.key_result_id.0,
+            "value": value,
+            "confidence": confidence,
+            "note": note,
+        }));
+        Ok(Self { key_result_id: input.key_result_id, value, confidence, note, key, hash })
+    }
+}
+
+/// A check-in waiting for its batch.
+struct Pending {
+    actor: Actor,
+    input: Checked,
+    /// The request it came with, for its audit event.
+    request_id: Option<String>,
+    reply: tokio::sync::oneshot::Sender<StoreResult<(CheckIn, KeyResult)>>,
+}
+
+/// What a check-in of a batch came to.
+enum Outcome {
+    Written(Box<(CheckIn, KeyResult)>),
+    /// A retry of an idempotency key: the first check-in's response.
+    Replay(serde_json::Value),
+    Failed(StoreError),
+    /// Passed its checks: written with the batch (then `Written`).
+    Queued,
+}
+
+/// A check-in of a batch that passed its checks.
+struct Written {
+    /// Its place in the batch.
+    item: usize,
+    row: check_in::Model,
+    /// Its key result before and after it.
+    before: key_result::Model,
+    after: key_result::Model,
+}
+
+/// The most check-ins written in one transaction (the rest wait for the
+/// next); far below either database's limit of bound parameters.
+const MAX_BATCH: usize = 256;
+
+/// Check-ins waiting to be written, and the right to write a batch.
+#[derive(Default)]
+pub(crate) struct CheckInQueue {
+    waiting: std::sync::Mutex<Vec<Pending>>,
+    runner: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl CheckInQueue {
+    fn push(&self, pending: Pending) {
+        if let Ok(mut q) = self.waiting.lock() {
+            q.push(pending);
+        }
+    }
+
+    /// The next batch: the oldest waiting check-ins.
+    fn take(&self) -> Vec<Pending> {
+        match self.waiting.lock() {
+            Ok(mut q) => {
+                let n = q.len().min(MAX_BATCH);
+                q.drain(..n).collect()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// The key result after a check-in of `input` at `at`.
+fn checked_in(
+    kr: &key_result::Model,
+    input: &Checked,
+    at: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<key_result::Model> {
+    let measure =
+        kr.measure.parse().map_err(|_| StoreError::corrupt(format!("measure of key result {}", kr.id)))?;
+    let mut after = kr.clone();
+    after.current_value = input.value;
+    if input.confidence.is_some() {
+        after.confidence = input.confidence;
+    }
+    after.last_check_in_at = Some(at);
+    after.progress = key_result_progress(measure, kr.start_value, kr.target_value, input.value);
+    Ok(after)
+}
+
+fn follows_kpi() -> StoreError {
+    DomainError::invalid("keyResultId", "this key result follows a KPI: record a measurement of the KPI instead")
+        .into()
+}
+
+fn key_reused() -> StoreError {
+    DomainError::conflict("this idempotency key was already used with a different input").into()
+}
+
+/// The distinct values of `ids`, sorted.
+fn unique(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
+    let mut v: Vec<Uuid> = ids.collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// What a repeated idempotency key finds.
@@ -76,10 +202,7 @@ impl Store {
                 serde_json::from_str(&row.response)
                     .map_err(|e| StoreError::corrupt(format!("idempotency response: {e}")))?,
             )),
-            Some(_) => {
-                Err(DomainError::conflict("this idempotency key was already used with a different input")
-                    .into())
-            }
+            Some(_) => Err(key_reused()),
         }
     }
 
@@ -175,20 +298,308 @@ impl Store {
     /// confidence), recomputes its progress and the rollups up the
     /// alignment chain, all in one transaction. Versions are not bumped: a
     /// check-in never makes an edit conflict.
+    ///
+    /// Check-ins that arrive while one is being written wait for it and are
+    /// then written together, one transaction per tenant (group commit): the
+    /// chains' objectives, the audit chain's head and the commit are taken
+    /// once for all of them. Each is still all or nothing: one that fails
+    /// its checks is left out with its error; if the batch as a whole fails,
+    /// each is written again alone.
     pub async fn check_in(&self, actor: &Actor, input: CheckInInput) -> StoreResult<(CheckIn, KeyResult)> {
-        let value = finite("value", input.value)?;
-        let conf = input.confidence.map(confidence).transpose()?;
-        let note = goalgraph_domain::values::Description::parse("note", input.note.as_deref())?
-            .map(goalgraph_domain::values::Description::into_inner);
+        let input = Checked::new(input)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.check_in_queue.push(Pending {
+            actor: actor.clone(),
+            input,
+            request_id: crate::audit::current_request_id(),
+            reply,
+        });
+        // Spawned: a request that goes away neither cancels the batch it is
+        // part of nor leaves its check-in behind in the queue.
+        let store = self.clone();
+        tokio::spawn(async move {
+            let _runner = store.check_in_queue.runner.clone().lock_owned().await;
+            let batch = store.check_in_queue.take();
+            if !batch.is_empty() {
+                store.run_check_ins(batch).await;
+            }
+        });
+        answer.await.map_err(|_| StoreError::corrupt("the check-in batch stopped before it answered"))?
+    }
+
+    /// Writes a batch, tenant by tenant, and answers each check-in.
+    async fn run_check_ins(&self, batch: Vec<Pending>) {
+        for (org, items) in crate::store::by_tenant(batch, |p| p.actor.organization_id) {
+            match self.check_in_batch(org, &items).await {
+                Ok(outcomes) => {
+                    for (p, outcome) in items.into_iter().zip(outcomes) {
+                        let answer = match outcome {
+                            Outcome::Written(done) => Ok(*done),
+                            Outcome::Failed(e) => Err(e),
+                            Outcome::Queued => Err(StoreError::corrupt("a check-in of a batch was not written")),
+                            Outcome::Replay(response) => self.replayed_check_in(&p.actor, &response).await,
+                        };
+                        let _ = p.reply.send(answer);
+                    }
+                }
+                Err(_) => {
+                    // A lost race (an idempotency key claimed meanwhile, a
+                    // chain changed) or a database error: each alone, as if
+                    // it had come by itself.
+                    for p in items {
+                        let answer = crate::audit::with_request_id(
+                            p.request_id.clone().unwrap_or_default(),
+                            self.check_in_alone(&p.actor, &p.input),
+                        )
+                        .await;
+                        let _ = p.reply.send(answer);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One tenant's check-ins in one transaction, in a fixed number of
+    /// statements: what each came to, or an error for the batch as a whole
+    /// (nothing written).
+    async fn check_in_batch(&self, org: OrganizationId, items: &[Pending]) -> StoreResult<Vec<Outcome>> {
+        let backend = self.db_backend();
+        let tx = self.write().await?;
+        let mut kr_ids: Vec<Uuid> = items.iter().map(|p| p.input.key_result_id.0).collect();
+        kr_ids.sort_unstable();
+        kr_ids.dedup();
+        // Locked in id order, so two batches never wait on each other.
+        let mut state: HashMap<Uuid, key_result::Model> = key_result::Entity::find()
+            .filter(key_result::Column::OrganizationId.eq(org.0))
+            .filter(id_in(backend, "key_results.id", &kr_ids))
+            .order_by_asc(key_result::Column::Id)
+            .lock_exclusive()
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        let objective_ids: Vec<Uuid> = unique(state.values().map(|k| k.objective_id));
+        let objectives: HashMap<Uuid, objective::Model> = objective::Entity::find()
+            .filter(objective::Column::OrganizationId.eq(org.0))
+            .filter(id_in(backend, "objectives.id", &objective_ids))
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        let period_ids: Vec<Uuid> = unique(objectives.values().map(|o| o.period_id));
+        let periods: HashMap<Uuid, period::Model> = period::Entity::find()
+            .filter(period::Column::OrganizationId.eq(org.0))
+            .filter(id_in(backend, "periods.id", &period_ids))
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        let linked: HashSet<Uuid> = key_result_kpi_link::Entity::find()
+            .filter(key_result_kpi_link::Column::OrganizationId.eq(org.0))
+            .filter(id_in(backend, "key_result_kpi_links.key_result_id", &kr_ids))
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|l| l.key_result_id)
+            .collect();
+        let keys: Vec<String> = items.iter().filter_map(|p| p.input.key.clone()).collect();
+        let known: HashMap<String, idempotency_key::Model> = if keys.is_empty() {
+            HashMap::new()
+        } else {
+            idempotency_key::Entity::find()
+                .filter(idempotency_key::Column::OrganizationId.eq(org.0))
+                .filter(idempotency_key::Column::Mutation.eq(MUTATION))
+                .filter(idempotency_key::Column::Key.is_in(keys))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|m| (m.key.clone(), m))
+                .collect()
+        };
+
+        // Each check-in's checks, in the order of a check-in alone; those
+        // that pass are applied in arrival order (one key result checked in
+        // twice moves twice).
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut written: Vec<Written> = Vec::new();
+        let mut claimed: HashMap<&str, (&str, Uuid)> = HashMap::new();
+        for p in items {
+            let input = &p.input;
+            let step = (|| -> StoreResult<Option<serde_json::Value>> {
+                let kr = state.get(&input.key_result_id.0).ok_or(DomainError::not_found("key result"))?;
+                let o = objectives
+                    .get(&kr.objective_id)
+                    .ok_or_else(|| StoreError::corrupt("key result without objective"))?;
+                let resource = Resource::KeyResult {
+                    organization_id: org,
+                    goal: facts(o)?,
+                    owner: PersonId(kr.owner_id),
+                };
+                policy::authorize(&p.actor, Action::CheckIn, &resource)?;
+                if let Some(key) = input.key.as_deref() {
+                    let earlier = claimed.get(key).map(|&(hash, id)| (hash, serde_json::json!({ "checkInId": id })));
+                    let stored = || {
+                        known.get(key).map(|row| {
+                            let response = serde_json::from_str(&row.response)
+                                .map_err(|e| StoreError::corrupt(format!("idempotency response: {e}")));
+                            (row.request_hash.as_str(), response)
+                        })
+                    };
+                    let seen = match earlier {
+                        Some((hash, response)) => Some((hash, Ok(response))),
+                        None => stored(),
+                    };
+                    if let Some((hash, response)) = seen {
+                        return if hash == input.hash { response.map(Some) } else { Err(key_reused()) };
+                    }
+                }
+                check_objective_open(o)?;
+                let period =
+                    periods.get(&o.period_id).ok_or(DomainError::not_found("period"))?;
+                check_period_row_open(period)?;
+                if linked.contains(&kr.id) {
+                    return Err(follows_kpi());
+                }
+                Ok(None)
+            })();
+            match step {
+                Err(e) => outcomes.push(Outcome::Failed(e)),
+                Ok(Some(response)) => outcomes.push(Outcome::Replay(response)),
+                Ok(None) => {
+                    let before = state[&input.key_result_id.0].clone();
+                    let id = CheckInId::new();
+                    let at = now();
+                    let row = check_in::Model {
+                        organization_id: org.0,
+                        id: id.0,
+                        key_result_id: before.id,
+                        value: input.value,
+                        confidence: input.confidence,
+                        note: tx.seal("note", input.note.clone())?,
+                        author_id: p.actor.person_id().map(|p| p.0),
+                        created_at: at,
+                    };
+                    let after = checked_in(&before, input, at)?;
+                    state.insert(after.id, after.clone());
+                    if let Some(key) = input.key.as_deref() {
+                        claimed.insert(key, (input.hash.as_str(), id.0));
+                    }
+                    outcomes.push(Outcome::Queued);
+                    written.push(Written { item: outcomes.len() - 1, row, before, after });
+                }
+            }
+        }
+        if written.is_empty() {
+            drop(tx);
+            return Ok(outcomes);
+        }
+
+        let claims: Vec<idempotency_key::ActiveModel> = written
+            .iter()
+            .filter_map(|w| {
+                let input = &items[w.item].input;
+                input.key.as_ref().map(|key| idempotency_key::ActiveModel {
+                    organization_id: Set(org.0),
+                    mutation: Set(MUTATION.to_owned()),
+                    key: Set(key.clone()),
+                    request_hash: Set(input.hash.clone()),
+                    response: Set(serde_json::json!({ "checkInId": w.row.id }).to_string()),
+                    created_at: Set(w.row.created_at),
+                })
+            })
+            .collect();
+        if !claims.is_empty() {
+            let wanted = claims.len() as u64;
+            let inserted = idempotency_key::Entity::insert_many(claims)
+                .on_conflict(
+                    OnConflict::columns([
+                        idempotency_key::Column::OrganizationId,
+                        idempotency_key::Column::Mutation,
+                        idempotency_key::Column::Key,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(tx.conn())
+                .await?;
+            if inserted != wanted {
+                return Err(DomainError::conflict("the idempotency key is being used; retry").into());
+            }
+        }
+        check_in::Entity::insert_many(written.iter().map(|w| check_in::ActiveModel::from(w.row.clone())))
+            .exec_without_returning(tx.conn())
+            .await?;
+        let moved: Vec<(Uuid, Vec<sea_orm::Value>)> = kr_ids
+            .iter()
+            .filter(|id| written.iter().any(|w| w.after.id == **id))
+            .map(|id| {
+                let k = &state[id];
+                (
+                    k.id,
+                    vec![
+                        k.current_value.into(),
+                        k.confidence.into(),
+                        k.last_check_in_at.into(),
+                        k.progress.into(),
+                    ],
+                )
+            })
+            .collect();
+        tx.conn()
+            .execute_raw(update_by_id(
+                backend,
+                "key_results",
+                org.0,
+                &["current_value", "confidence", "last_check_in_at", "progress"],
+                moved,
+            ))
+            .await?;
+        let starts: Vec<Uuid> = unique(written.iter().map(|w| w.after.objective_id));
+        self.recompute_up_many(&tx, org, &starts).await?;
+        let units: Vec<UnitId> =
+            unique(starts.iter().map(|o| objectives[o].owner_unit_id)).into_iter().map(UnitId).collect();
+        let ancestors = self.unit_ancestors_in(tx.conn(), org, &units).await?;
+        let mut answers = Vec::with_capacity(written.len());
+        for w in written {
+            let p = &items[w.item];
+            let o = &objectives[&w.after.objective_id];
+            let unit = UnitId(o.owner_unit_id);
+            let mut path = vec![unit];
+            path.extend(ancestors.get(&unit).cloned().unwrap_or_default());
+            let check_in = self.check_in_model(w.row.clone())?;
+            self.emit_key_result_on(
+                &tx,
+                org,
+                &w.after,
+                o,
+                Some(check_in.clone()),
+                &periods[&o.period_id],
+                path,
+            )?;
+            tx.audit_for(
+                &p.actor,
+                AuditRecord::new(MUTATION, "KeyResult", w.after.id)
+                    .changed(&w.before, &w.after)
+                    .after_field("checkIn", row_value(&w.row)),
+                p.request_id.clone(),
+            );
+            answers.push((w.item, check_in, convert::key_result(w.after)?));
+        }
+        tx.commit().await?;
+        for (item, check_in, kr) in answers {
+            outcomes[item] = Outcome::Written(Box::new((check_in, kr)));
+        }
+        Ok(outcomes)
+    }
+
+    /// A check-in in a transaction of its own.
+    async fn check_in_alone(&self, actor: &Actor, input: &Checked) -> StoreResult<(CheckIn, KeyResult)> {
         let org = actor.organization_id;
-        let key = input.idempotency_key.as_deref().map(idempotency_key_value).transpose()?;
-        let hash = request_hash(&serde_json::json!({
-            "keyResultId": input.key_result_id.0,
-            "value": value,
-            "confidence": conf,
-            "note": note,
-        }));
-        const MUTATION: &str = "checkIn";
+        let key = input.key.as_deref();
+        let hash = input.hash.as_str();
 
         let tx = self.write().await?;
         // Authorize before anything else: a replayed key is no way around
@@ -201,28 +612,23 @@ impl Store {
         let resource =
             Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: PersonId(kr.owner_id) };
         policy::authorize(actor, Action::CheckIn, &resource)?;
-        if let Some(key) = &key
-            && let Replay::Same(response) =
-                self.idempotency_lookup(tx.conn(), org, MUTATION, key, &hash).await?
+        if let Some(key) = key
+            && let Replay::Same(response) = self.idempotency_lookup(tx.conn(), org, MUTATION, key, hash).await?
         {
             drop(tx);
             return self.replayed_check_in(actor, &response).await;
         }
         self.open_objective_of_id(&tx, org, o.id).await?;
         if self.is_linked(tx.conn(), org, kr.id).await? {
-            return Err(DomainError::invalid(
-                "keyResultId",
-                "this key result follows a KPI: record a measurement of the KPI instead",
-            )
-            .into());
+            return Err(follows_kpi());
         }
 
         let id = CheckInId::new();
-        if let Some(key) = &key {
+        if let Some(key) = key {
             let response = serde_json::json!({ "checkInId": id.0 });
-            if !self.idempotency_claim(&tx, org, MUTATION, key, &hash, &response).await? {
+            if !self.idempotency_claim(&tx, org, MUTATION, key, hash, &response).await? {
                 drop(tx);
-                return match self.idempotency_lookup(&self.db, org, MUTATION, key, &hash).await? {
+                return match self.idempotency_lookup(&self.db, org, MUTATION, key, hash).await? {
                     Replay::Same(response) => self.replayed_check_in(actor, &response).await,
                     Replay::Fresh => {
                         Err(DomainError::conflict("the idempotency key is being used; retry").into())
@@ -235,31 +641,25 @@ impl Store {
             organization_id: Set(org.0),
             id: Set(id.0),
             key_result_id: Set(kr.id),
-            value: Set(value),
-            confidence: Set(conf),
-            note: Set(tx.seal("note", note)?),
+            value: Set(input.value),
+            confidence: Set(input.confidence),
+            note: Set(tx.seal("note", input.note.clone())?),
             author_id: Set(actor.person_id().map(|p| p.0)),
             created_at: Set(at),
         }
         .insert(tx.conn())
         .await?;
-        let measure = kr
-            .measure
-            .parse()
-            .map_err(|_| StoreError::corrupt(format!("measure of key result {}", kr.id)))?;
-        let progress = key_result_progress(measure, kr.start_value, kr.target_value, value);
+        let after = checked_in(&kr, input, at)?;
         let mut active: key_result::ActiveModel = kr.clone().into();
-        active.current_value = Set(value);
-        if conf.is_some() {
-            active.confidence = Set(conf);
-        }
-        active.last_check_in_at = Set(Some(at));
-        active.progress = Set(progress);
+        active.current_value = Set(after.current_value);
+        active.confidence = Set(after.confidence);
+        active.last_check_in_at = Set(after.last_check_in_at);
+        active.progress = Set(after.progress);
         let updated = active.update(tx.conn()).await?;
         self.recompute_up(&tx, org, ObjectiveId(o.id)).await?;
         tx.audit(
             actor,
-            AuditRecord::new("checkIn", "KeyResult", updated.id)
+            AuditRecord::new(MUTATION, "KeyResult", updated.id)
                 .changed(&kr, &updated)
                 .after_field("checkIn", row_value(&row)),
         );

@@ -7,7 +7,7 @@ use crate::convert::{self, now};
 use crate::entity::{key_result, objective, period, person, unit};
 use crate::error::{StoreError, StoreResult};
 use crate::page::{self, CursorKey, Page, PageArgs, SortDirection, SortSpec};
-use crate::sql::id_in;
+use crate::sql::{id_in, in_list, list_value, stmt, update_by_id};
 use crate::store::{Store, WriteTx};
 use crate::units::like_pattern;
 use goalgraph_domain::formulas::{
@@ -107,6 +107,68 @@ pub(crate) fn facts(m: &objective::Model) -> StoreResult<GoalFacts> {
             .parse()
             .map_err(|_| StoreError::corrupt(format!("visibility of objective {}", m.id)))?,
     })
+}
+
+/// How far an alignment chain is walked before it is taken for a cycle.
+const CHAIN_LIMIT: usize = 1000;
+
+/// How many ancestors `id` has among `parents` (id → parent).
+fn depth_in(parents: &HashMap<Uuid, Option<Uuid>>, id: Uuid) -> StoreResult<usize> {
+    let mut depth = 0;
+    let mut at = parents.get(&id).copied().flatten();
+    while let Some(p) = at {
+        depth += 1;
+        if depth > CHAIN_LIMIT {
+            return Err(StoreError::corrupt("the alignment chain does not end"));
+        }
+        at = parents.get(&p).copied().flatten();
+    }
+    Ok(depth)
+}
+
+/// A key result's objective must be open for its key results to change.
+pub(crate) fn check_objective_open(o: &objective::Model) -> StoreResult<()> {
+    let status: ObjectiveStatus =
+        o.status.parse().map_err(|_| StoreError::corrupt(format!("status of objective {}", o.id)))?;
+    if !status.is_open() {
+        return Err(DomainError::invalid(
+            "objectiveId",
+            format!("the objective is {}: its key results are frozen", status.as_str()),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Goals of a CLOSED period are frozen.
+pub(crate) fn check_period_row_open(p: &period::Model) -> StoreResult<()> {
+    if p.status == PeriodStatus::Closed.as_str() {
+        return Err(DomainError::invalid("periodId", "the period is closed: its goals are frozen").into());
+    }
+    Ok(())
+}
+
+/// An objective's progress from its inputs: its key results' (progress,
+/// weight) and its children's progress (cancelled children left out), by
+/// its driver.
+pub(crate) fn rollup(
+    m: &objective::Model,
+    key_results: &[(f64, f64)],
+    children: impl IntoIterator<Item = f64>,
+) -> StoreResult<f64> {
+    let explicit: Option<ProgressDriver> = m
+        .progress_driver
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| StoreError::corrupt(format!("driver of objective {}", m.id)))?;
+    let driver = effective_driver(explicit, !key_results.is_empty());
+    let inputs = rollup_inputs(
+        driver,
+        key_results.iter().map(|&(value, weight)| RollupInput { value, weight }),
+        children,
+    );
+    Ok(weighted_average(&inputs))
 }
 
 /// The read scope as a condition on `objectives` columns; `None` for all.
@@ -219,11 +281,7 @@ impl Store {
         org: OrganizationId,
         period: Uuid,
     ) -> StoreResult<()> {
-        let p = self.load_period_row(conn, org, period).await?;
-        if p.status == PeriodStatus::Closed.as_str() {
-            return Err(DomainError::invalid("periodId", "the period is closed: its goals are frozen").into());
-        }
-        Ok(())
+        check_period_row_open(&self.load_period_row(conn, org, period).await?)
     }
 
     pub async fn objective(&self, actor: &Actor, id: ObjectiveId) -> StoreResult<Objective> {
@@ -613,53 +671,130 @@ impl Store {
     }
 
     /// Recomputes the stored progress of `start` and of every ancestor up the
-    /// alignment chain, stopping where nothing changes (an ancestor depends
-    /// only on its children's stored progress). Never bumps versions.
+    /// alignment chain. Never bumps versions.
     pub(crate) async fn recompute_up(
         &self,
         tx: &WriteTx,
         org: OrganizationId,
         start: ObjectiveId,
     ) -> StoreResult<()> {
-        let mut current = Some(start);
-        let mut steps = 0;
-        // Once an objective's progress stands still, its ancestors' do too;
-        // they are still told (their health may follow an input's confidence).
-        let mut settled = false;
-        while let Some(id) = current {
-            steps += 1;
-            if steps > 100_000 {
-                return Err(StoreError::corrupt("the alignment chain does not end"));
+        self.recompute_up_many(tx, org, &[start.0]).await
+    }
+
+    /// [`Store::recompute_up`] for many objectives at once: their chains are
+    /// read, locked, recomputed from the deepest objective up and written in
+    /// a fixed number of statements. Every objective of the chains is told
+    /// (its health may follow an input's confidence).
+    pub(crate) async fn recompute_up_many(
+        &self,
+        tx: &WriteTx,
+        org: OrganizationId,
+        starts: &[Uuid],
+    ) -> StoreResult<()> {
+        if starts.is_empty() {
+            return Ok(());
+        }
+        let backend = self.db_backend();
+        let chain_sql = format!(
+            "WITH RECURSIVE up(id, parent_id, depth) AS ( \
+               SELECT id, parent_id, 0 FROM objectives WHERE organization_id = $1 AND {} \
+               UNION ALL \
+               SELECT o.id, o.parent_id, up.depth + 1 FROM objectives o JOIN up ON o.id = up.parent_id \
+               WHERE o.organization_id = $1 AND up.depth < {CHAIN_LIMIT} \
+             ) SELECT DISTINCT id, parent_id FROM up",
+            in_list(backend, "id", 2)
+        );
+        let rows = tx
+            .conn()
+            .query_all_raw(stmt(backend, &chain_sql, vec![org.0.into(), list_value(backend, starts)]))
+            .await?;
+        let mut parents: HashMap<Uuid, Option<Uuid>> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            parents.insert(row.try_get("", "id")?, row.try_get("", "parent_id")?);
+        }
+        // Deepest first, then by id: every locker of a chain takes a child
+        // before its parent, in one order, so two never wait on each other.
+        let mut order: Vec<(usize, Uuid)> =
+            parents.keys().map(|&id| Ok((depth_in(&parents, id)?, id))).collect::<StoreResult<_>>()?;
+        order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let ids: Vec<Uuid> = order.iter().map(|&(_, id)| id).collect();
+        // Locked before their inputs are read: two transactions changing
+        // inputs of the same objective recompute it one after the other, the
+        // second seeing the first's committed inputs.
+        let lock_sql = match backend {
+            sea_orm::DbBackend::Postgres => {
+                "SELECT * FROM objectives WHERE organization_id = $1 AND id = ANY($2) \
+                 ORDER BY array_position($2, id) FOR UPDATE"
+                    .to_owned()
             }
-            if settled {
-                let m = self.load_objective_row(tx.conn(), org, id, false).await?;
-                self.emit_objective(tx, org, &m, m.progress)?;
-                current = m.parent_id.map(ObjectiveId);
-                continue;
+            _ => format!("SELECT * FROM objectives WHERE organization_id = $1 AND {}", in_list(backend, "id", 2)),
+        };
+        let locked = objective::Entity::find()
+            .from_raw_sql(stmt(backend, &lock_sql, vec![org.0.into(), list_value(backend, &ids)]))
+            .all(tx.conn())
+            .await?;
+        let mut rows: HashMap<Uuid, objective::Model> = HashMap::with_capacity(locked.len());
+        for m in locked {
+            if parents.get(&m.id) != Some(&m.parent_id) {
+                return Err(DomainError::conflict("the alignment changed meanwhile; retry").into());
             }
-            // Locked before its inputs are read: two transactions changing
-            // inputs of the same objective recompute it one after the other,
-            // the second seeing the first's committed inputs.
-            let m = self.load_objective_row(tx.conn(), org, id, true).await?;
-            let progress = self.rollup_of(tx.conn(), org, &m).await?;
-            let changed = (progress - m.progress).abs() > 1e-12;
-            if changed {
-                objective::Entity::update_many()
-                    .col_expr(objective::Column::Progress, Expr::value(progress))
-                    .filter(objective::Column::OrganizationId.eq(org.0))
-                    .filter(objective::Column::Id.eq(id.0))
-                    .exec(tx.conn())
-                    .await?;
-            } else if id != start {
-                settled = true;
+            rows.insert(m.id, m);
+        }
+        if rows.len() != ids.len() {
+            return Err(DomainError::conflict("the alignment changed meanwhile; retry").into());
+        }
+        let mut key_results: HashMap<Uuid, Vec<(f64, f64)>> = HashMap::new();
+        for (objective, progress, weight) in key_result::Entity::find()
+            .select_only()
+            .column(key_result::Column::ObjectiveId)
+            .column(key_result::Column::Progress)
+            .column(key_result::Column::Weight)
+            .filter(key_result::Column::OrganizationId.eq(org.0))
+            .filter(id_in(backend, "key_results.objective_id", &ids))
+            .into_tuple::<(Uuid, f64, f64)>()
+            .all(tx.conn())
+            .await?
+        {
+            key_results.entry(objective).or_default().push((progress, weight));
+        }
+        let mut children: HashMap<Uuid, Vec<(Uuid, f64)>> = HashMap::new();
+        for (parent, id, progress) in objective::Entity::find()
+            .select_only()
+            .column(objective::Column::ParentId)
+            .column(objective::Column::Id)
+            .column(objective::Column::Progress)
+            .filter(objective::Column::OrganizationId.eq(org.0))
+            .filter(id_in(backend, "objectives.parent_id", &ids))
+            .filter(objective::Column::Status.ne(ObjectiveStatus::Cancelled.as_str()))
+            .into_tuple::<(Uuid, Uuid, f64)>()
+            .all(tx.conn())
+            .await?
+        {
+            children.entry(parent).or_default().push((id, progress));
+        }
+        let mut computed: HashMap<Uuid, f64> = HashMap::with_capacity(ids.len());
+        let mut changed: Vec<(Uuid, Vec<sea_orm::Value>)> = Vec::new();
+        for id in &ids {
+            let m = &rows[id];
+            let inputs = children.get(id).map(Vec::as_slice).unwrap_or_default();
+            let progress = rollup(
+                m,
+                key_results.get(id).map(Vec::as_slice).unwrap_or_default(),
+                inputs.iter().map(|(child, stored)| computed.get(child).copied().unwrap_or(*stored)),
+            )?;
+            if (progress - m.progress).abs() > 1e-12 {
+                changed.push((*id, vec![progress.into()]));
             }
-            self.emit_objective(tx, org, &m, progress)?;
-            current = m.parent_id.map(ObjectiveId);
+            computed.insert(*id, progress);
+            self.emit_objective(tx, org, m, progress)?;
+        }
+        if !changed.is_empty() {
+            tx.conn().execute_raw(update_by_id(backend, "objectives", org.0, &["progress"], changed)).await?;
         }
         Ok(())
     }
 
-    fn emit_objective(
+    pub(crate) fn emit_objective(
         &self,
         tx: &WriteTx,
         org: OrganizationId,
@@ -675,48 +810,6 @@ impl Store {
             }),
         );
         Ok(())
-    }
-
-    /// An objective's progress from its stored inputs: its key results'
-    /// progress and weights and its children's progress (cancelled children
-    /// left out), by its driver.
-    pub(crate) async fn rollup_of<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        org: OrganizationId,
-        m: &objective::Model,
-    ) -> StoreResult<f64> {
-        let krs: Vec<(f64, f64)> = key_result::Entity::find()
-            .select_only()
-            .column(key_result::Column::Progress)
-            .column(key_result::Column::Weight)
-            .filter(key_result::Column::OrganizationId.eq(org.0))
-            .filter(key_result::Column::ObjectiveId.eq(m.id))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        let children: Vec<f64> = objective::Entity::find()
-            .select_only()
-            .column(objective::Column::Progress)
-            .filter(objective::Column::OrganizationId.eq(org.0))
-            .filter(objective::Column::ParentId.eq(m.id))
-            .filter(objective::Column::Status.ne(ObjectiveStatus::Cancelled.as_str()))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        let explicit: Option<ProgressDriver> = m
-            .progress_driver
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|_| StoreError::corrupt(format!("driver of objective {}", m.id)))?;
-        let driver = effective_driver(explicit, !krs.is_empty());
-        let inputs = rollup_inputs(
-            driver,
-            krs.into_iter().map(|(value, weight)| RollupInput { value, weight }),
-            children,
-        );
-        Ok(weighted_average(&inputs))
     }
 
     // ----- key results -----
@@ -811,15 +904,7 @@ impl Store {
         objective: Uuid,
     ) -> StoreResult<objective::Model> {
         let o = self.load_objective_row(tx.conn(), org, ObjectiveId(objective), false).await?;
-        let status: ObjectiveStatus =
-            o.status.parse().map_err(|_| StoreError::corrupt(format!("status of objective {}", o.id)))?;
-        if !status.is_open() {
-            return Err(DomainError::invalid(
-                "objectiveId",
-                format!("the objective is {}: its key results are frozen", status.as_str()),
-            )
-            .into());
-        }
+        check_objective_open(&o)?;
         self.check_period_open(tx.conn(), org, o.period_id).await?;
         Ok(o)
     }

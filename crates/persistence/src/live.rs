@@ -720,6 +720,23 @@ impl Store {
                 &loaded
             }
         };
+        let unit_path = self.unit_path(tx.conn(), org, UnitId(o.owner_unit_id)).await?;
+        self.emit_key_result_on(tx, org, kr, o, check_in, period, unit_path)
+    }
+
+    /// [`Store::emit_key_result`] with the period and the owning unit's path
+    /// (the unit, then its ancestors) at hand.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn emit_key_result_on(
+        &self,
+        tx: &crate::store::WriteTx,
+        org: OrganizationId,
+        kr: &crate::entity::key_result::Model,
+        o: &crate::entity::objective::Model,
+        check_in: Option<goalgraph_domain::okr::CheckIn>,
+        period: &crate::entity::period::Model,
+        unit_path: Vec<UnitId>,
+    ) -> StoreResult<()> {
         let goal = crate::goals::facts(o)?;
         let measure = kr
             .measure
@@ -730,7 +747,7 @@ impl Store {
             objective_id: ObjectiveId(o.id),
             owner_id: goalgraph_domain::PersonId(kr.owner_id),
             goal,
-            unit_path: self.unit_path(tx.conn(), org, goal.owning_unit).await?,
+            unit_path,
             measure,
             value: kr.current_value,
             progress: kr.progress,

@@ -46,3 +46,34 @@ pub fn id_in(backend: DbBackend, column: &str, ids: &[Uuid]) -> SimpleExpr {
     };
     Expr::cust_with_values(sql, [list_value(backend, ids)])
 }
+
+/// Updates rows of one tenant's `table` by id, each row with values of its
+/// own for `columns`, in one statement: `WITH v(id, …) AS (VALUES …) UPDATE
+/// … FROM v`, which PostgreSQL and SQLite both read. `rows` is never empty.
+pub fn update_by_id(
+    backend: DbBackend,
+    table: &str,
+    organization: Uuid,
+    columns: &[&str],
+    rows: Vec<(Uuid, Vec<Value>)>,
+) -> Statement {
+    let mut values: Vec<Value> = Vec::with_capacity(1 + rows.len() * (columns.len() + 1));
+    values.push(organization.into());
+    let mut tuples = Vec::with_capacity(rows.len());
+    for (id, row) in rows {
+        let first = values.len() + 1;
+        values.push(id.into());
+        values.extend(row);
+        let params: Vec<String> = (first..=values.len()).map(|n| format!("${n}")).collect();
+        tuples.push(format!("({})", params.join(", ")));
+    }
+    let sets: Vec<String> = columns.iter().map(|c| format!("{c} = v.{c}")).collect();
+    let sql = format!(
+        "WITH v(id, {}) AS (VALUES {}) UPDATE {table} SET {} FROM v \
+         WHERE {table}.organization_id = $1 AND {table}.id = v.id",
+        columns.join(", "),
+        tuples.join(", "),
+        sets.join(", ")
+    );
+    stmt(backend, &sql, values)
+}

@@ -72,6 +72,8 @@ pub struct Store {
     pub(crate) keyring: Option<Arc<crate::crypto::Keyring>>,
     /// The tenants' unit trees the actors are built from.
     pub(crate) directories: crate::unit_sets::Directories,
+    /// Check-ins waiting to be written together.
+    pub(crate) check_in_queue: Arc<crate::checkins::CheckInQueue>,
 }
 
 impl std::fmt::Debug for Store {
@@ -142,6 +144,7 @@ impl Store {
             live_poll: options.live_poll_interval,
             keyring: options.encryption.clone().map(Arc::new),
             directories: Default::default(),
+            check_in_queue: Default::default(),
         })
     }
 
@@ -334,6 +337,23 @@ impl WriteTx {
     pub(crate) fn seal(&self, field: &str, plain: Option<String>) -> StoreResult<Option<String>> {
         crate::crypto::seal_opt(self.keyring.as_deref(), field, plain)
     }
+}
+
+/// `items` grouped by tenant: tenants in the order they first come, each
+/// tenant's items in their order.
+pub(crate) fn by_tenant<T>(
+    items: impl IntoIterator<Item = T>,
+    org: impl Fn(&T) -> goalgraph_domain::OrganizationId,
+) -> Vec<(goalgraph_domain::OrganizationId, Vec<T>)> {
+    let mut groups: Vec<(goalgraph_domain::OrganizationId, Vec<T>)> = Vec::new();
+    for item in items {
+        let o = org(&item);
+        match groups.iter_mut().find(|(g, _)| *g == o) {
+            Some((_, list)) => list.push(item),
+            None => groups.push((o, vec![item])),
+        }
+    }
+    groups
 }
 
 fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {

@@ -231,7 +231,21 @@ impl Store {
         actor: &Actor,
         ids: &[UnitId],
     ) -> StoreResult<HashMap<UnitId, Vec<UnitId>>> {
-        if ids.is_empty() || !policy::can_read(actor, &unit_resource(actor, None)) {
+        if !policy::can_read(actor, &unit_resource(actor, None)) {
+            return Ok(HashMap::new());
+        }
+        self.unit_ancestors_in(&self.db, actor.organization_id, ids).await
+    }
+
+    /// The ancestors of each unit in `ids`, nearest first, in one statement
+    /// on `conn` (no access check: for the store's own use).
+    pub(crate) async fn unit_ancestors_in<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: OrganizationId,
+        ids: &[UnitId],
+    ) -> StoreResult<HashMap<UnitId, Vec<UnitId>>> {
+        if ids.is_empty() {
             return Ok(HashMap::new());
         }
         let backend = self.db_backend();
@@ -245,14 +259,8 @@ impl Store {
              ) SELECT start_id, id FROM up WHERE depth > 0 ORDER BY start_id, depth",
             in_list(backend, "id", 2)
         );
-        let rows = self
-            .db
-            .query_all_raw(stmt(
-                backend,
-                &sql,
-                vec![actor.organization_id.0.into(), list_value(backend, &raw)],
-            ))
-            .await?;
+        let rows =
+            conn.query_all_raw(stmt(backend, &sql, vec![org.0.into(), list_value(backend, &raw)])).await?;
         let mut out: HashMap<UnitId, Vec<UnitId>> = HashMap::new();
         for row in rows {
             let start: Uuid = row.try_get("", "start_id")?;

@@ -327,6 +327,19 @@ impl Store {
         answer.await.map_err(|_| StoreError::corrupt("the check-in batch stopped before it answered"))?
     }
 
+    /// Keeps this store's check-ins waiting in their queue until the guard
+    /// is dropped; then they are written as one batch. For tests of batches.
+    #[doc(hidden)]
+    pub async fn hold_check_ins(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.check_in_queue.runner.clone().lock_owned().await
+    }
+
+    /// How many check-ins wait for a batch.
+    #[doc(hidden)]
+    pub fn waiting_check_ins(&self) -> usize {
+        self.check_in_queue.waiting.lock().map(|q| q.len()).unwrap_or_default()
+    }
+
     /// Writes a batch, tenant by tenant, and answers each check-in.
     async fn run_check_ins(&self, batch: Vec<Pending>) {
         for (org, items) in crate::store::by_tenant(batch, |p| p.actor.organization_id) {

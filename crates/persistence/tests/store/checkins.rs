@@ -274,6 +274,104 @@ pub async fn concurrent_idempotent_check_ins(db: TestDb) {
     }
 }
 
+/// Check-ins queued while a batch is written go together: each still gets
+/// its own answer (written, replayed, or its own error), one key result
+/// checked in twice moves twice, and the rollups and the audit trail are
+/// those of the same check-ins written one by one, in fewer statements.
+pub async fn batched_check_ins_answer_each_on_its_own(db: TestDb) {
+    let store = connect(&db).await;
+    // Two identical tenants: one gets the check-ins in one batch, the other
+    // one by one (the control).
+    let mut runs = Vec::new();
+    for (slug, batched) in [("batch-one", true), ("batch-each", false)] {
+        let t = tenant(&store, slug).await;
+        let q2 = active_quarter(&store, &t).await;
+        let owner = Owner::Unit(t.company.id);
+        let root = objective(&store, &t.actor, q2.id, owner, "Root", None).await;
+        let a = objective(&store, &t.actor, q2.id, owner, "A", Some(root.id)).await;
+        let b = objective(&store, &t.actor, q2.id, owner, "B", Some(root.id)).await;
+        let ka = key_result(&store, &t.actor, a.id, t.admin.id, Measure::Increase, 0.0, 100.0, 1.0).await.id;
+        let kb = key_result(&store, &t.actor, b.id, t.admin.id, Measure::Increase, 0.0, 100.0, 1.0).await.id;
+        let (_, member) = t.actor_with(&store, "Mo Member", RoleSet::default()).await;
+        let missing = goalgraph_domain::KeyResultId(uuid::Uuid::now_v7());
+        let inputs = vec![
+            (t.actor.clone(), keyed(ka, 10.0, "k1")),
+            (t.actor.clone(), check_in_input(kb, 20.0)),
+            (t.actor.clone(), check_in_input(ka, 30.0)),
+            // A retry of the first: its answer, nothing written.
+            (t.actor.clone(), keyed(ka, 10.0, "k1")),
+            // The first's key with another input.
+            (t.actor.clone(), keyed(kb, 99.0, "k1")),
+            (t.actor.clone(), check_in_input(missing, 5.0)),
+            // Not the member's key result.
+            (member, check_in_input(kb, 77.0)),
+        ];
+        let before = store.statement_count();
+        let answers = if batched {
+            let hold = store.hold_check_ins().await;
+            let tasks: Vec<_> = inputs
+                .into_iter()
+                .map(|(actor, input)| {
+                    let store = store.clone();
+                    tokio::spawn(async move { store.check_in(&actor, input).await })
+                })
+                .collect();
+            while store.waiting_check_ins() < tasks.len() {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            drop(hold);
+            let mut answers = Vec::new();
+            for task in tasks {
+                answers.push(task.await.expect("task panicked"));
+            }
+            answers
+        } else {
+            let mut answers = Vec::new();
+            for (actor, input) in inputs {
+                answers.push(store.check_in(&actor, input).await);
+            }
+            answers
+        };
+        let statements = store.statement_count() - before;
+        let mut answers = answers.into_iter();
+        let first = answers.next().unwrap().expect("first check-in");
+        let second = answers.next().unwrap().expect("second check-in");
+        let third = answers.next().unwrap().expect("third check-in");
+        let retry = answers.next().unwrap().expect("retry of the first");
+        assert_eq!(retry.0.id, first.0.id, "{slug}: the retry answers the first check-in");
+        assert_eq!(retry.0.value, 10.0);
+        assert_conflict(answers.next().unwrap());
+        crate::common::assert_not_found(answers.next().unwrap());
+        assert_forbidden(answers.next().unwrap());
+        assert_eq!((first.1.current, second.1.current, third.1.current), (10.0, 20.0, 30.0), "{slug}");
+        assert_close(third.1.progress, 0.3, "A's key result after 10 then 30");
+        assert_eq!(check_in_rows(&store, t.org.id, ka).await, 2, "{slug}: two check-ins on A's key result");
+        assert_eq!(check_in_rows(&store, t.org.id, kb).await, 1, "{slug}: the conflict and the refusal wrote nothing");
+        let stored = store.key_result(&t.actor, ka).await.unwrap();
+        assert_eq!(stored.current, 30.0, "{slug}: the later check-in wins");
+        assert_close(progress_of(&store, t.org.id, a.id).await, 0.3, "A");
+        assert_close(progress_of(&store, t.org.id, b.id).await, 0.2, "B");
+        assert_close(progress_of(&store, t.org.id, root.id).await, 0.25, "root: (0.3 + 0.2) / 2");
+        let events = store
+            .audit_events(
+                &t.actor,
+                &goalgraph_persistence::AuditFilter { action: Some("checkIn".into()), ..Default::default() },
+                &PageArgs { first: 50, after: None },
+            )
+            .await
+            .unwrap();
+        assert_eq!(events.items.len(), 3, "{slug}: one audit event per written check-in");
+        let report = store.verify_audit_trail(&t.actor).await.unwrap();
+        assert!(report.broken.is_none(), "{slug}: the chain holds: {report:?}");
+        runs.push(statements);
+    }
+    let (batched, each) = (runs[0], runs[1]);
+    assert!(
+        batched * 2 < each,
+        "one batch of seven check-ins took {batched} statements, one by one they took {each}"
+    );
+}
+
 /// Closing a period freezes every score at the progress of the moment;
 /// later check-ins are refused.
 pub async fn closing_a_period_freezes_scores(db: TestDb) {

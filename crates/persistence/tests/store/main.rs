@@ -40,7 +40,7 @@ mod versions;
 use access::policy_decides_directory_and_periods;
 use batch::key_lists_are_one_statement;
 use checkins::{
-    check_in_idempotency_keys, check_ins_are_append_only, check_ins_set_current_and_progress,
+    batched_check_ins_answer_each_on_its_own, check_in_idempotency_keys, check_ins_are_append_only, check_ins_set_current_and_progress,
     closing_a_period_freezes_scores, concurrent_idempotent_check_ins, idempotent_replays_are_authorized,
 };
 use concurrency::{
@@ -123,6 +123,7 @@ goalgraph_testkit::db_tests!(
     check_ins_are_append_only,
     check_in_idempotency_keys,
     concurrent_idempotent_check_ins,
+    batched_check_ins_answer_each_on_its_own,
     idempotent_replays_are_authorized,
     closing_a_period_freezes_scores,
     progress_rolls_up_the_alignment_chain,

@@ -18,8 +18,8 @@ use crate::store::{Store, WriteTx};
 use goalgraph_domain::audit::{AuditActor, AuditEvent, ChainCheck, ChainReport, GENESIS};
 use goalgraph_domain::policy::{self, Action, Actor, Resource};
 use goalgraph_domain::{DomainError, OrganizationId};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::sea_query::OnConflict;
 use serde_json::{Map, Value};
 use std::sync::Mutex;
 use uuid::Uuid;
@@ -240,6 +240,12 @@ fn seal_value(ring: Option<&Keyring>, value: Value) -> StoreResult<Value> {
 
 /// The tenant's head, locked until the commit (created on first use).
 async fn lock_head<C: ConnectionTrait>(conn: &C, org: OrganizationId) -> StoreResult<(i64, String)> {
+    let locked = || audit_head::Entity::find_by_id(org.0).lock_exclusive().one(conn);
+    // One statement once the tenant has a head (the head only moves
+    // forward, so no upsert can lock it without moving it).
+    if let Some(head) = locked().await? {
+        return Ok((head.seq, head.hash));
+    }
     audit_head::Entity::insert(audit_head::ActiveModel {
         organization_id: Set(org.0),
         seq: Set(0),
@@ -248,11 +254,7 @@ async fn lock_head<C: ConnectionTrait>(conn: &C, org: OrganizationId) -> StoreRe
     .on_conflict(OnConflict::column(audit_head::Column::OrganizationId).do_nothing().to_owned())
     .exec_without_returning(conn)
     .await?;
-    let head = audit_head::Entity::find_by_id(org.0)
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or_else(|| StoreError::corrupt("audit head vanished"))?;
+    let head = locked().await?.ok_or_else(|| StoreError::corrupt("audit head vanished"))?;
     Ok((head.seq, head.hash))
 }
 

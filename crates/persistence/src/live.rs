@@ -201,7 +201,9 @@ fn event_of(row: &QueryResult, ring: Option<&Keyring>) -> StoreResult<LiveEvent>
     })
 }
 
-/// Settled outbox rows after `after`, in cursor order, at most `limit`;
+/// Settled outbox rows after `after`, in cursor order, at most `limit`
+/// (the row comparison bounds the cursor index's scan: the same condition
+/// spelled with OR read every row before the cursor);
 /// and whether rows of transactions still running were held back (they
 /// sort after every settled row, so what is taken is a prefix).
 async fn read_after(
@@ -213,7 +215,7 @@ async fn read_after(
     let backend = db.get_database_backend();
     let sql = format!(
         "SELECT seq, tx, organization_id, payload, created_at, {} AS settled FROM live_events \
-         WHERE (tx > $1 OR (tx = $1 AND seq > $2)) ORDER BY tx, seq LIMIT {limit}",
+         WHERE (tx, seq) > ($1, $2) ORDER BY tx, seq LIMIT {limit}",
         settled(backend)
     );
     let rows = db.query_all_raw(stmt(backend, &sql, vec![after.tx.into(), after.seq.into()])).await?;

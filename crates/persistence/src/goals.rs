@@ -112,20 +112,6 @@ pub(crate) fn facts(m: &objective::Model) -> StoreResult<GoalFacts> {
 /// How far an alignment chain is walked before it is taken for a cycle.
 const CHAIN_LIMIT: usize = 1000;
 
-/// How many ancestors `id` has among `parents` (id → parent).
-fn depth_in(parents: &HashMap<Uuid, Option<Uuid>>, id: Uuid) -> StoreResult<usize> {
-    let mut depth = 0;
-    let mut at = parents.get(&id).copied().flatten();
-    while let Some(p) = at {
-        depth += 1;
-        if depth > CHAIN_LIMIT {
-            return Err(StoreError::corrupt("the alignment chain does not end"));
-        }
-        at = parents.get(&p).copied().flatten();
-    }
-    Ok(depth)
-}
-
 /// A key result's objective must be open for its key results to change.
 pub(crate) fn check_objective_open(o: &objective::Model) -> StoreResult<()> {
     let status: ObjectiveStatus =
@@ -695,82 +681,65 @@ impl Store {
             return Ok(());
         }
         let backend = self.db_backend();
+        // The chains, each objective with its depth below its chain's root,
+        // locked deepest first, then by id: every locker of a chain takes a
+        // child before its parent, in one order, so two never wait on each
+        // other. Locked before their inputs are read: two transactions
+        // changing inputs of the same objective recompute it one after the
+        // other, the second seeing the first's committed inputs.
+        let lock = match backend {
+            sea_orm::DbBackend::Postgres => " FOR UPDATE OF o",
+            _ => "",
+        };
         let chain_sql = format!(
-            "WITH RECURSIVE up(id, parent_id, depth) AS ( \
-               SELECT id, parent_id, 0 FROM objectives WHERE organization_id = $1 AND {} \
+            "WITH RECURSIVE up(start_id, id, parent_id, depth) AS ( \
+               SELECT id, id, parent_id, 0 FROM objectives WHERE organization_id = $1 AND {} \
                UNION ALL \
-               SELECT o.id, o.parent_id, up.depth + 1 FROM objectives o JOIN up ON o.id = up.parent_id \
+               SELECT up.start_id, o.id, o.parent_id, up.depth + 1 FROM objectives o JOIN up ON o.id = up.parent_id \
                WHERE o.organization_id = $1 AND up.depth < {CHAIN_LIMIT} \
-             ) SELECT DISTINCT id, parent_id FROM up",
+             ), tops AS (SELECT start_id, max(depth) AS top FROM up GROUP BY start_id), \
+             levels AS (SELECT up.id, max(tops.top - up.depth) AS level FROM up JOIN tops ON tops.start_id = up.start_id GROUP BY up.id) \
+             SELECT o.* FROM objectives o JOIN levels ON levels.id = o.id \
+             WHERE o.organization_id = $1 ORDER BY levels.level DESC, o.id{lock}",
             in_list(backend, "id", 2)
         );
-        let rows = tx
-            .conn()
-            .query_all_raw(stmt(backend, &chain_sql, vec![org.0.into(), list_value(backend, starts)]))
-            .await?;
-        let mut parents: HashMap<Uuid, Option<Uuid>> = HashMap::with_capacity(rows.len());
-        for row in rows {
-            parents.insert(row.try_get("", "id")?, row.try_get("", "parent_id")?);
-        }
-        // Deepest first, then by id: every locker of a chain takes a child
-        // before its parent, in one order, so two never wait on each other.
-        let mut order: Vec<(usize, Uuid)> =
-            parents.keys().map(|&id| Ok((depth_in(&parents, id)?, id))).collect::<StoreResult<_>>()?;
-        order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let ids: Vec<Uuid> = order.iter().map(|&(_, id)| id).collect();
-        // Locked before their inputs are read: two transactions changing
-        // inputs of the same objective recompute it one after the other, the
-        // second seeing the first's committed inputs.
-        let lock_sql = match backend {
-            sea_orm::DbBackend::Postgres => {
-                "SELECT * FROM objectives WHERE organization_id = $1 AND id = ANY($2) \
-                 ORDER BY array_position($2, id) FOR UPDATE"
-                    .to_owned()
-            }
-            _ => format!("SELECT * FROM objectives WHERE organization_id = $1 AND {}", in_list(backend, "id", 2)),
-        };
-        let locked = objective::Entity::find()
-            .from_raw_sql(stmt(backend, &lock_sql, vec![org.0.into(), list_value(backend, &ids)]))
+        let chain = objective::Entity::find()
+            .from_raw_sql(stmt(backend, &chain_sql, vec![org.0.into(), list_value(backend, starts)]))
             .all(tx.conn())
             .await?;
-        let mut rows: HashMap<Uuid, objective::Model> = HashMap::with_capacity(locked.len());
-        for m in locked {
-            if parents.get(&m.id) != Some(&m.parent_id) {
-                return Err(DomainError::conflict("the alignment changed meanwhile; retry").into());
-            }
-            rows.insert(m.id, m);
-        }
-        if rows.len() != ids.len() {
-            return Err(DomainError::conflict("the alignment changed meanwhile; retry").into());
-        }
+        let ids: Vec<Uuid> = chain.iter().map(|m| m.id).collect();
+        let rows: HashMap<Uuid, objective::Model> = chain.into_iter().map(|m| (m.id, m)).collect();
+        // The inputs of every objective of the chains: its key results'
+        // (progress, weight) and its children's progress, cancelled children
+        // left out.
+        let inputs_sql = format!(
+            "SELECT 1 AS kind, objective_id AS owner_id, id, progress, weight FROM key_results \
+             WHERE organization_id = $1 AND {} \
+             UNION ALL \
+             SELECT 2, parent_id, id, progress, 1.0 FROM objectives \
+             WHERE organization_id = $1 AND {} AND status <> $3",
+            in_list(backend, "objective_id", 2),
+            in_list(backend, "parent_id", 2)
+        );
         let mut key_results: HashMap<Uuid, Vec<(f64, f64)>> = HashMap::new();
-        for (objective, progress, weight) in key_result::Entity::find()
-            .select_only()
-            .column(key_result::Column::ObjectiveId)
-            .column(key_result::Column::Progress)
-            .column(key_result::Column::Weight)
-            .filter(key_result::Column::OrganizationId.eq(org.0))
-            .filter(id_in(backend, "key_results.objective_id", &ids))
-            .into_tuple::<(Uuid, f64, f64)>()
-            .all(tx.conn())
-            .await?
-        {
-            key_results.entry(objective).or_default().push((progress, weight));
-        }
         let mut children: HashMap<Uuid, Vec<(Uuid, f64)>> = HashMap::new();
-        for (parent, id, progress) in objective::Entity::find()
-            .select_only()
-            .column(objective::Column::ParentId)
-            .column(objective::Column::Id)
-            .column(objective::Column::Progress)
-            .filter(objective::Column::OrganizationId.eq(org.0))
-            .filter(id_in(backend, "objectives.parent_id", &ids))
-            .filter(objective::Column::Status.ne(ObjectiveStatus::Cancelled.as_str()))
-            .into_tuple::<(Uuid, Uuid, f64)>()
-            .all(tx.conn())
+        for row in tx
+            .conn()
+            .query_all_raw(stmt(
+                backend,
+                &inputs_sql,
+                vec![org.0.into(), list_value(backend, &ids), ObjectiveStatus::Cancelled.as_str().into()],
+            ))
             .await?
         {
-            children.entry(parent).or_default().push((id, progress));
+            let kind: i32 = row.try_get("", "kind")?;
+            let owner: Uuid = row.try_get("", "owner_id")?;
+            let progress: f64 = row.try_get("", "progress")?;
+            if kind == 1 {
+                key_results.entry(owner).or_default().push((progress, row.try_get("", "weight")?));
+            } else {
+                children.entry(owner).or_default().push((row.try_get("", "id")?, progress));
+            }
         }
         let mut computed: HashMap<Uuid, f64> = HashMap::with_capacity(ids.len());
         let mut changed: Vec<(Uuid, Vec<sea_orm::Value>)> = Vec::new();

@@ -177,17 +177,19 @@ impl AuditLog {
         self.queued.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default()
     }
 
-    /// Appends the queued records to their tenants' chains.
-    pub(crate) async fn flush<C: ConnectionTrait>(
+    /// The statements that append the queued records to their tenants'
+    /// chains, each tenant's head locked (and read) on `conn` first: per
+    /// tenant, the events' insert and the head's move.
+    pub(crate) async fn statements<C: ConnectionTrait>(
         &self,
         conn: &C,
         ring: Option<&Keyring>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<sea_orm::Statement>> {
+        use sea_orm::QueryTrait;
         let records = self.take();
-        if records.is_empty() {
-            return Ok(());
-        }
+        let backend = conn.get_database_backend();
         let at = now();
+        let mut out = Vec::new();
         // Grouped by tenant, in the order recorded: one head lock and one
         // insert a tenant.
         for (org, records) in crate::store::by_tenant(records, |q| q.0) {
@@ -217,15 +219,16 @@ impl AuditLog {
                 prev.clone_from(&event.hash);
                 rows.push(active(event));
             }
-            audit_event::Entity::insert_many(rows).exec_without_returning(conn).await?;
-            audit_head::Entity::update_many()
-                .col_expr(audit_head::Column::Seq, seq.into())
-                .col_expr(audit_head::Column::Hash, prev.into())
-                .filter(audit_head::Column::OrganizationId.eq(org.0))
-                .exec(conn)
-                .await?;
+            out.push(audit_event::Entity::insert_many(rows).build(backend));
+            out.push(
+                audit_head::Entity::update_many()
+                    .col_expr(audit_head::Column::Seq, seq.into())
+                    .col_expr(audit_head::Column::Hash, prev.into())
+                    .filter(audit_head::Column::OrganizationId.eq(org.0))
+                    .build(backend),
+            );
         }
-        Ok(())
+        Ok(out)
     }
 }
 

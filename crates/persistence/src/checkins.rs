@@ -19,7 +19,7 @@ use goalgraph_domain::{
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait, Set,
+    QueryTrait, RelationTrait, Set,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -542,9 +542,12 @@ impl Store {
                 return Err(DomainError::conflict("the idempotency key is being used; retry").into());
             }
         }
-        check_in::Entity::insert_many(written.iter().map(|w| check_in::ActiveModel::from(w.row.clone())))
-            .exec_without_returning(tx.conn())
-            .await?;
+        // The check-ins, the key results' and the objectives' updates go with
+        // the commit's statement: nothing here reads them back.
+        tx.defer(
+            check_in::Entity::insert_many(written.iter().map(|w| check_in::ActiveModel::from(w.row.clone())))
+                .build(backend),
+        );
         let moved: Vec<(Uuid, Vec<sea_orm::Value>)> = kr_ids
             .iter()
             .filter(|id| written.iter().any(|w| w.after.id == **id))
@@ -561,17 +564,16 @@ impl Store {
                 )
             })
             .collect();
-        tx.conn()
-            .execute_raw(update_by_id(
-                backend,
-                "key_results",
-                org.0,
-                &["current_value", "confidence", "last_check_in_at", "progress"],
-                moved,
-            ))
-            .await?;
+        let progress: HashMap<Uuid, f64> = moved.iter().map(|(id, _)| (*id, state[id].progress)).collect();
+        tx.defer(update_by_id(
+            backend,
+            "key_results",
+            org.0,
+            &["current_value", "confidence", "last_check_in_at", "progress"],
+            moved,
+        ));
         let starts: Vec<Uuid> = unique(written.iter().map(|w| w.after.objective_id));
-        self.recompute_up_many(&tx, org, &starts).await?;
+        self.recompute_up_many(&tx, org, &starts, Some(&progress)).await?;
         let units: Vec<UnitId> =
             unique(starts.iter().map(|o| objectives[o].owner_unit_id)).into_iter().map(UnitId).collect();
         let ancestors = self.unit_ancestors_in(tx.conn(), org, &units).await?;

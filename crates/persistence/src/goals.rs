@@ -664,18 +664,22 @@ impl Store {
         org: OrganizationId,
         start: ObjectiveId,
     ) -> StoreResult<()> {
-        self.recompute_up_many(tx, org, &[start.0]).await
+        self.recompute_up_many(tx, org, &[start.0], None).await
     }
 
     /// [`Store::recompute_up`] for many objectives at once: their chains are
     /// read, locked, recomputed from the deepest objective up and written in
     /// a fixed number of statements. Every objective of the chains is told
     /// (its health may follow an input's confidence).
+    ///
+    /// `moved`: the new progress of key results whose update waits for the
+    /// commit ([`WriteTx::defer`]); the objectives' update then waits too.
     pub(crate) async fn recompute_up_many(
         &self,
         tx: &WriteTx,
         org: OrganizationId,
         starts: &[Uuid],
+        moved: Option<&HashMap<Uuid, f64>>,
     ) -> StoreResult<()> {
         if starts.is_empty() {
             return Ok(());
@@ -736,6 +740,8 @@ impl Store {
             let owner: Uuid = row.try_get("", "owner_id")?;
             let progress: f64 = row.try_get("", "progress")?;
             if kind == 1 {
+                let id: Uuid = row.try_get("", "id")?;
+                let progress = moved.and_then(|m| m.get(&id)).copied().unwrap_or(progress);
                 key_results.entry(owner).or_default().push((progress, row.try_get("", "weight")?));
             } else {
                 children.entry(owner).or_default().push((row.try_get("", "id")?, progress));
@@ -758,7 +764,13 @@ impl Store {
             self.emit_objective(tx, org, m, progress)?;
         }
         if !changed.is_empty() {
-            tx.conn().execute_raw(update_by_id(backend, "objectives", org.0, &["progress"], changed)).await?;
+            let update = update_by_id(backend, "objectives", org.0, &["progress"], changed);
+            match moved {
+                Some(_) => tx.defer(update),
+                None => {
+                    tx.conn().execute_raw(update).await?;
+                }
+            }
         }
         Ok(())
     }

@@ -130,12 +130,12 @@ impl Outbox {
         self.queued.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default()
     }
 
-    /// Inserts the queued events in one statement (and, on PostgreSQL,
-    /// notifies the replicas at commit); false when there were none.
-    pub(crate) async fn flush<C: ConnectionTrait>(&self, conn: &C, backend: DbBackend) -> StoreResult<bool> {
+    /// The queued events' insert, one statement (`RETURNING seq` on
+    /// PostgreSQL, for [`notify`]); none when there are none.
+    pub(crate) fn statement(&self, backend: DbBackend) -> StoreResult<Option<sea_orm::Statement>> {
         let events = self.take();
         if events.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let at = Utc::now();
         let mut values: Vec<Value> = Vec::with_capacity(events.len() * 5);
@@ -157,20 +157,22 @@ impl Outbox {
                 at.into(),
             ]);
         }
-        let insert = format!(
-            "INSERT INTO live_events (tx, organization_id, topic, subject_id, payload, created_at) VALUES {}",
+        let returning = match backend {
+            DbBackend::Postgres => " RETURNING seq",
+            _ => "",
+        };
+        let sql = format!(
+            "INSERT INTO live_events (tx, organization_id, topic, subject_id, payload, created_at) VALUES {}{returning}",
             rows.join(", ")
         );
-        let sql = match backend {
-            DbBackend::Postgres => format!(
-                "WITH ins AS ({insert} RETURNING seq) \
-                 SELECT pg_notify('{CHANNEL}', (SELECT max(seq) FROM ins)::text)"
-            ),
-            _ => insert,
-        };
-        conn.execute_raw(stmt(backend, &sql, values)).await?;
-        Ok(true)
+        Ok(Some(stmt(backend, &sql, values)))
     }
+}
+
+/// The query that tells the replicas, at the commit, of the events a
+/// PostgreSQL statement's part `part` inserted.
+pub(crate) fn notify(part: &str) -> String {
+    format!("SELECT pg_notify('{CHANNEL}', (SELECT max(seq) FROM {part})::text)")
 }
 
 /// The condition that keeps a PostgreSQL reader behind every running

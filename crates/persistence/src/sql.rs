@@ -48,8 +48,9 @@ pub fn id_in(backend: DbBackend, column: &str, ids: &[Uuid]) -> SimpleExpr {
 }
 
 /// Updates rows of one tenant's `table` by id, each row with values of its
-/// own for `columns`, in one statement: `WITH v(id, …) AS (VALUES …) UPDATE
-/// … FROM v`, which PostgreSQL and SQLite both read. `rows` is never empty.
+/// own for `columns`, in one statement: `UPDATE … FROM (VALUES …)` (on
+/// SQLite, whose VALUES has no column names, `WITH v(id, …) AS (VALUES …)`).
+/// `rows` is never empty.
 pub fn update_by_id(
     backend: DbBackend,
     table: &str,
@@ -68,12 +69,47 @@ pub fn update_by_id(
         tuples.push(format!("({})", params.join(", ")));
     }
     let sets: Vec<String> = columns.iter().map(|c| format!("{c} = v.{c}")).collect();
-    let sql = format!(
-        "WITH v(id, {}) AS (VALUES {}) UPDATE {table} SET {} FROM v \
-         WHERE {table}.organization_id = $1 AND {table}.id = v.id",
-        columns.join(", "),
-        tuples.join(", "),
-        sets.join(", ")
-    );
+    let (names, tuples, sets) = (columns.join(", "), tuples.join(", "), sets.join(", "));
+    let sql = match backend {
+        // No WITH of its own, so that it can be one of [`joined`]'s parts.
+        DbBackend::Postgres => format!(
+            "UPDATE {table} SET {sets} FROM (VALUES {tuples}) AS v(id, {names}) \
+             WHERE {table}.organization_id = $1 AND {table}.id = v.id"
+        ),
+        _ => format!(
+            "WITH v(id, {names}) AS (VALUES {tuples}) UPDATE {table} SET {sets} FROM v \
+             WHERE {table}.organization_id = $1 AND {table}.id = v.id"
+        ),
+    };
     stmt(backend, &sql, values)
+}
+
+/// `parts` as one PostgreSQL statement: each a data-modifying CTE `w0`,
+/// `w1` … (their `$n` renumbered in turn), then `tail`, a query that may
+/// read them (`SELECT 1` for none). The parts see one snapshot: none may
+/// depend on another's rows. Every part runs to completion, read or not.
+pub fn joined(parts: Vec<Statement>, tail: Option<String>) -> Statement {
+    let mut values: Vec<Value> = Vec::new();
+    let mut ctes = Vec::with_capacity(parts.len());
+    for (i, part) in parts.into_iter().enumerate() {
+        let offset = values.len();
+        let mut sql = String::with_capacity(part.sql.len());
+        let mut rest = part.sql.as_str();
+        // `$n` is a parameter wherever it stands: no part quotes a dollar.
+        while let Some(at) = rest.find('$') {
+            sql.push_str(&rest[..at]);
+            let digits = rest[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
+            match rest[at + 1..at + 1 + digits].parse::<usize>() {
+                Ok(n) => sql.push_str(&format!("${}", n + offset)),
+                Err(_) => sql.push('$'),
+            }
+            rest = &rest[at + 1 + digits..];
+        }
+        sql.push_str(rest);
+        values.extend(part.values.map(|v| v.0).unwrap_or_default());
+        ctes.push(format!("w{i} AS ({sql})"));
+    }
+    let tail = tail.unwrap_or_else(|| "SELECT 1".to_owned());
+    let sql = if ctes.is_empty() { tail } else { format!("WITH {} {tail}", ctes.join(", ")) };
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }

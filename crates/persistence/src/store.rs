@@ -226,6 +226,7 @@ impl Store {
             _guard: guard,
             outbox: Outbox::default(),
             audit_log: AuditLog::default(),
+            deferred: Default::default(),
             wake: self.live_wake.clone(),
             keyring: self.keyring.clone(),
         })
@@ -307,6 +308,8 @@ pub struct WriteTx {
     outbox: Outbox,
     /// Audit records of this transaction, chained by the commit.
     pub(crate) audit_log: AuditLog,
+    /// Writes sent with the commit's.
+    deferred: std::sync::Mutex<Vec<sea_orm::Statement>>,
     wake: Arc<tokio::sync::Notify>,
     keyring: Option<Arc<crate::crypto::Keyring>>,
 }
@@ -314,14 +317,44 @@ pub struct WriteTx {
 impl WriteTx {
     /// Appends the audit records to the chain, writes the queued live
     /// events, commits, and wakes this process's live reader.
+    ///
+    /// The deferred writes, the audit rows and the live events go to the
+    /// database together: on PostgreSQL as one statement, on SQLite one by
+    /// one (after the audit heads are locked, on both).
     pub async fn commit(self) -> StoreResult<()> {
-        self.audit_log.flush(&self.txn, self.keyring.as_deref()).await?;
-        let wrote = self.outbox.flush(&self.txn, self.txn.get_database_backend()).await?;
+        let backend = self.txn.get_database_backend();
+        let mut writes = self.deferred.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default();
+        writes.extend(self.audit_log.statements(&self.txn, self.keyring.as_deref()).await?);
+        let events = self.outbox.statement(backend)?;
+        let wrote = events.is_some();
+        match backend {
+            DbBackend::Postgres => {
+                let tail = events.is_some().then(|| crate::live::notify(&format!("w{}", writes.len())));
+                writes.extend(events);
+                if !writes.is_empty() {
+                    self.txn.query_all_raw(crate::sql::joined(writes, tail)).await?;
+                }
+            }
+            _ => {
+                for write in writes.into_iter().chain(events) {
+                    self.txn.execute_raw(write).await?;
+                }
+            }
+        }
         self.txn.commit().await?;
         if wrote {
             self.wake.notify_one();
         }
         Ok(())
+    }
+
+    /// A write that depends on nothing else of the transaction and that
+    /// nothing in it reads: sent with the commit's own (see
+    /// [`WriteTx::commit`]).
+    pub(crate) fn defer(&self, write: sea_orm::Statement) {
+        if let Ok(mut d) = self.deferred.lock() {
+            d.push(write);
+        }
     }
 
     /// Queues a live event: written with the transaction, or not at all.

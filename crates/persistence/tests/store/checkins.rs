@@ -309,15 +309,14 @@ pub async fn batched_check_ins_answer_each_on_its_own(db: TestDb) {
         let before = store.statement_count();
         let answers = if batched {
             let hold = store.hold_check_ins().await;
-            let tasks: Vec<_> = inputs
-                .into_iter()
-                .map(|(actor, input)| {
-                    let store = store.clone();
-                    tokio::spawn(async move { store.check_in(&actor, input).await })
-                })
-                .collect();
-            while store.waiting_check_ins() < tasks.len() {
-                tokio::time::sleep(Duration::from_millis(2)).await;
+            // Queued one after the other: a batch keeps arrival order.
+            let mut tasks = Vec::new();
+            for (actor, input) in inputs {
+                let s = store.clone();
+                tasks.push(tokio::spawn(async move { s.check_in(&actor, input).await }));
+                while store.waiting_check_ins() < tasks.len() {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
             }
             drop(hold);
             let mut answers = Vec::new();

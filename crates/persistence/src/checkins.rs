@@ -83,6 +83,15 @@ enum Outcome {
     Failed(StoreError),
     /// Passed its checks: written with the batch (then `Written`).
     Queued,
+    /// To be written alone, after the batch.
+    Alone,
+}
+
+/// What a check-in of a batch is to do, once checked.
+enum Step {
+    Write,
+    Replay(serde_json::Value),
+    Alone,
 }
 
 /// A check-in of a batch that passed its checks.
@@ -351,6 +360,7 @@ impl Store {
                             Outcome::Failed(e) => Err(e),
                             Outcome::Queued => Err(StoreError::corrupt("a check-in of a batch was not written")),
                             Outcome::Replay(response) => self.replayed_check_in(&p.actor, &response).await,
+                            Outcome::Alone => self.check_in_alone_for(&p).await,
                         };
                         let _ = p.reply.send(answer);
                     }
@@ -360,16 +370,18 @@ impl Store {
                     // chain changed) or a database error: each alone, as if
                     // it had come by itself.
                     for p in items {
-                        let answer = crate::audit::with_request_id(
-                            p.request_id.clone().unwrap_or_default(),
-                            self.check_in_alone(&p.actor, &p.input),
-                        )
-                        .await;
+                        let answer = self.check_in_alone_for(&p).await;
                         let _ = p.reply.send(answer);
                     }
                 }
             }
         }
+    }
+
+    /// A check-in of a batch in a transaction of its own, under its request.
+    async fn check_in_alone_for(&self, p: &Pending) -> StoreResult<(CheckIn, KeyResult)> {
+        crate::audit::with_request_id(p.request_id.clone().unwrap_or_default(), self.check_in_alone(&p.actor, &p.input))
+            .await
     }
 
     /// One tenant's check-ins in one transaction, in a fixed number of
@@ -418,21 +430,6 @@ impl Store {
             .into_iter()
             .map(|l| l.key_result_id)
             .collect();
-        let keys: Vec<String> = items.iter().filter_map(|p| p.input.key.clone()).collect();
-        let known: HashMap<String, idempotency_key::Model> = if keys.is_empty() {
-            HashMap::new()
-        } else {
-            idempotency_key::Entity::find()
-                .filter(idempotency_key::Column::OrganizationId.eq(org.0))
-                .filter(idempotency_key::Column::Mutation.eq(MUTATION))
-                .filter(idempotency_key::Column::Key.is_in(keys))
-                .all(tx.conn())
-                .await?
-                .into_iter()
-                .map(|m| (m.key.clone(), m))
-                .collect()
-        };
-
         // Each check-in's checks, in the order of a check-in alone; those
         // that pass are applied in arrival order (one key result checked in
         // twice moves twice).
@@ -441,7 +438,7 @@ impl Store {
         let mut claimed: HashMap<&str, (&str, Uuid)> = HashMap::new();
         for p in items {
             let input = &p.input;
-            let step = (|| -> StoreResult<Option<serde_json::Value>> {
+            let step = (|| -> StoreResult<Step> {
                 let kr = state.get(&input.key_result_id.0).ok_or(DomainError::not_found("key result"))?;
                 let o = objectives
                     .get(&kr.objective_id)
@@ -452,36 +449,38 @@ impl Store {
                     owner: PersonId(kr.owner_id),
                 };
                 policy::authorize(&p.actor, Action::CheckIn, &resource)?;
-                if let Some(key) = input.key.as_deref() {
-                    let earlier = claimed.get(key).map(|&(hash, id)| (hash, serde_json::json!({ "checkInId": id })));
-                    let stored = || {
-                        known.get(key).map(|row| {
-                            let response = serde_json::from_str(&row.response)
-                                .map_err(|e| StoreError::corrupt(format!("idempotency response: {e}")));
-                            (row.request_hash.as_str(), response)
-                        })
+                if let Some(key) = input.key.as_deref()
+                    && let Some(&(hash, id)) = claimed.get(key)
+                {
+                    return if hash == input.hash {
+                        Ok(Step::Replay(serde_json::json!({ "checkInId": id })))
+                    } else {
+                        Err(key_reused())
                     };
-                    let seen = match earlier {
-                        Some((hash, response)) => Some((hash, Ok(response))),
-                        None => stored(),
-                    };
-                    if let Some((hash, response)) = seen {
-                        return if hash == input.hash { response.map(Some) } else { Err(key_reused()) };
+                }
+                let checks = (|| -> StoreResult<()> {
+                    check_objective_open(o)?;
+                    check_period_row_open(periods.get(&o.period_id).ok_or(DomainError::not_found("period"))?)?;
+                    if linked.contains(&kr.id) {
+                        return Err(follows_kpi());
                     }
+                    Ok(())
+                })();
+                match checks {
+                    Ok(()) => Ok(Step::Write),
+                    // A key may be a retry of a check-in made before the
+                    // change that fails it now, whose answer stands: alone,
+                    // it is looked up first. (A retry that passes is found
+                    // by its claim, which then fails the batch.)
+                    Err(_) if input.key.is_some() => Ok(Step::Alone),
+                    Err(e) => Err(e),
                 }
-                check_objective_open(o)?;
-                let period =
-                    periods.get(&o.period_id).ok_or(DomainError::not_found("period"))?;
-                check_period_row_open(period)?;
-                if linked.contains(&kr.id) {
-                    return Err(follows_kpi());
-                }
-                Ok(None)
             })();
             match step {
                 Err(e) => outcomes.push(Outcome::Failed(e)),
-                Ok(Some(response)) => outcomes.push(Outcome::Replay(response)),
-                Ok(None) => {
+                Ok(Step::Replay(response)) => outcomes.push(Outcome::Replay(response)),
+                Ok(Step::Alone) => outcomes.push(Outcome::Alone),
+                Ok(Step::Write) => {
                     let before = state[&input.key_result_id.0].clone();
                     let id = CheckInId::new();
                     let at = now();

@@ -371,6 +371,25 @@ pub async fn batched_check_ins_answer_each_on_its_own(db: TestDb) {
     );
 }
 
+/// A retry stands whatever changed since its first answer: after the
+/// period closes, the same key and input answer the first check-in, while a
+/// new check-in (the control) is refused for the closed period.
+pub async fn retries_answer_after_the_period_closes(db: TestDb) {
+    let store = connect(&db).await;
+    let t = tenant(&store, "retry-closed").await;
+    let q2 = active_quarter(&store, &t).await;
+    let o = objective(&store, &t.actor, q2.id, Owner::Unit(t.company.id), "Closing", None).await;
+    let k = key_result(&store, &t.actor, o.id, t.admin.id, Measure::Increase, 0.0, 100.0, 1.0).await;
+    let (first, _) = store.check_in(&t.actor, keyed(k.id, 40.0, "before-close")).await.unwrap();
+    close(&store, &t, q2.id).await;
+    let (again, kr) = store.check_in(&t.actor, keyed(k.id, 40.0, "before-close")).await.unwrap();
+    assert_eq!(again.id, first.id, "the retry answers the first check-in");
+    assert_eq!(kr.current, 40.0);
+    crate::common::assert_invalid(store.check_in(&t.actor, keyed(k.id, 50.0, "after-close")).await, "periodId");
+    crate::common::assert_invalid(store.check_in(&t.actor, check_in_input(k.id, 50.0)).await, "periodId");
+    assert_eq!(check_in_rows(&store, t.org.id, k.id).await, 1);
+}
+
 /// Closing a period freezes every score at the progress of the moment;
 /// later check-ins are refused.
 pub async fn closing_a_period_freezes_scores(db: TestDb) {

@@ -42,6 +42,7 @@ use batch::key_lists_are_one_statement;
 use checkins::{
     batched_check_ins_answer_each_on_its_own, check_in_idempotency_keys, check_ins_are_append_only, check_ins_set_current_and_progress,
     closing_a_period_freezes_scores, concurrent_idempotent_check_ins, idempotent_replays_are_authorized,
+    retries_answer_after_the_period_closes,
 };
 use concurrency::{
     concurrent_creates_all_succeed, concurrent_updates_are_not_lost,
@@ -124,6 +125,7 @@ goalgraph_testkit::db_tests!(
     check_in_idempotency_keys,
     concurrent_idempotent_check_ins,
     batched_check_ins_answer_each_on_its_own,
+    retries_answer_after_the_period_closes,
     idempotent_replays_are_authorized,
     closing_a_period_freezes_scores,
     progress_rolls_up_the_alignment_chain,

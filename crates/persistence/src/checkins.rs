@@ -153,8 +153,11 @@ fn checked_in(
 }
 
 fn follows_kpi() -> StoreError {
-    DomainError::invalid("keyResultId", "this key result follows a KPI: record a measurement of the KPI instead")
-        .into()
+    DomainError::invalid(
+        "keyResultId",
+        "this key result follows a KPI: record a measurement of the KPI instead",
+    )
+    .into()
 }
 
 fn key_reused() -> StoreError {
@@ -358,7 +361,9 @@ impl Store {
                         let answer = match outcome {
                             Outcome::Written(done) => Ok(*done),
                             Outcome::Failed(e) => Err(e),
-                            Outcome::Queued => Err(StoreError::corrupt("a check-in of a batch was not written")),
+                            Outcome::Queued => {
+                                Err(StoreError::corrupt("a check-in of a batch was not written"))
+                            }
                             Outcome::Replay(response) => self.replayed_check_in(&p.actor, &response).await,
                             Outcome::Alone => self.check_in_alone_for(&p).await,
                         };
@@ -380,8 +385,11 @@ impl Store {
 
     /// A check-in of a batch in a transaction of its own, under its request.
     async fn check_in_alone_for(&self, p: &Pending) -> StoreResult<(CheckIn, KeyResult)> {
-        crate::audit::with_request_id(p.request_id.clone().unwrap_or_default(), self.check_in_alone(&p.actor, &p.input))
-            .await
+        crate::audit::with_request_id(
+            p.request_id.clone().unwrap_or_default(),
+            self.check_in_alone(&p.actor, &p.input),
+        )
+        .await
     }
 
     /// One tenant's check-ins in one transaction, in a fixed number of
@@ -460,7 +468,9 @@ impl Store {
                 }
                 let checks = (|| -> StoreResult<()> {
                     check_objective_open(o)?;
-                    check_period_row_open(periods.get(&o.period_id).ok_or(DomainError::not_found("period"))?)?;
+                    check_period_row_open(
+                        periods.get(&o.period_id).ok_or(DomainError::not_found("period"))?,
+                    )?;
                     if linked.contains(&kr.id) {
                         return Err(follows_kpi());
                     }
@@ -627,7 +637,8 @@ impl Store {
             Resource::KeyResult { organization_id: org, goal: facts(&o)?, owner: PersonId(kr.owner_id) };
         policy::authorize(actor, Action::CheckIn, &resource)?;
         if let Some(key) = key
-            && let Replay::Same(response) = self.idempotency_lookup(tx.conn(), org, MUTATION, key, hash).await?
+            && let Replay::Same(response) =
+                self.idempotency_lookup(tx.conn(), org, MUTATION, key, hash).await?
         {
             drop(tx);
             return self.replayed_check_in(actor, &response).await;

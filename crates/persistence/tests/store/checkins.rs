@@ -345,7 +345,11 @@ pub async fn batched_check_ins_answer_each_on_its_own(db: TestDb) {
         assert_eq!((first.1.current, second.1.current, third.1.current), (10.0, 20.0, 30.0), "{slug}");
         assert_close(third.1.progress, 0.3, "A's key result after 10 then 30");
         assert_eq!(check_in_rows(&store, t.org.id, ka).await, 2, "{slug}: two check-ins on A's key result");
-        assert_eq!(check_in_rows(&store, t.org.id, kb).await, 1, "{slug}: the conflict and the refusal wrote nothing");
+        assert_eq!(
+            check_in_rows(&store, t.org.id, kb).await,
+            1,
+            "{slug}: the conflict and the refusal wrote nothing"
+        );
         let stored = store.key_result(&t.actor, ka).await.unwrap();
         assert_eq!(stored.current, 30.0, "{slug}: the later check-in wins");
         assert_close(progress_of(&store, t.org.id, a.id).await, 0.3, "A");
@@ -385,7 +389,10 @@ pub async fn retries_answer_after_the_period_closes(db: TestDb) {
     let (again, kr) = store.check_in(&t.actor, keyed(k.id, 40.0, "before-close")).await.unwrap();
     assert_eq!(again.id, first.id, "the retry answers the first check-in");
     assert_eq!(kr.current, 40.0);
-    crate::common::assert_invalid(store.check_in(&t.actor, keyed(k.id, 50.0, "after-close")).await, "periodId");
+    crate::common::assert_invalid(
+        store.check_in(&t.actor, keyed(k.id, 50.0, "after-close")).await,
+        "periodId",
+    );
     crate::common::assert_invalid(store.check_in(&t.actor, check_in_input(k.id, 50.0)).await, "periodId");
     assert_eq!(check_in_rows(&store, t.org.id, k.id).await, 1);
 }

@@ -40,9 +40,9 @@ mod versions;
 use access::policy_decides_directory_and_periods;
 use batch::key_lists_are_one_statement;
 use checkins::{
-    batched_check_ins_answer_each_on_its_own, check_in_idempotency_keys, check_ins_are_append_only, check_ins_set_current_and_progress,
-    closing_a_period_freezes_scores, concurrent_idempotent_check_ins, idempotent_replays_are_authorized,
-    retries_answer_after_the_period_closes,
+    batched_check_ins_answer_each_on_its_own, check_in_idempotency_keys, check_ins_are_append_only,
+    check_ins_set_current_and_progress, closing_a_period_freezes_scores, concurrent_idempotent_check_ins,
+    idempotent_replays_are_authorized, retries_answer_after_the_period_closes,
 };
 use concurrency::{
     concurrent_creates_all_succeed, concurrent_updates_are_not_lost,

@@ -237,7 +237,16 @@ impl Store {
             response: Set(response.to_string()),
             created_at: Set(now()),
         };
-        let inserted = idempotency_key::Entity::insert(row)
+        Ok(self.idempotency_claims(tx, vec![row]).await? > 0)
+    }
+
+    /// Inserts the keys of `rows` not yet taken: how many were inserted.
+    async fn idempotency_claims(
+        &self,
+        tx: &WriteTx,
+        rows: Vec<idempotency_key::ActiveModel>,
+    ) -> StoreResult<u64> {
+        Ok(idempotency_key::Entity::insert_many(rows)
             .on_conflict(
                 OnConflict::columns([
                     idempotency_key::Column::OrganizationId,
@@ -248,8 +257,7 @@ impl Store {
                 .to_owned(),
             )
             .exec_without_returning(tx.conn())
-            .await?;
-        Ok(inserted > 0)
+            .await?)
     }
 
     /// Claims `key`, or finds it taken: true to go on; false when the same
@@ -412,20 +420,24 @@ impl Store {
             .into_iter()
             .map(|m| (m.id, m))
             .collect();
-        let objective_ids: Vec<Uuid> = unique(state.values().map(|k| k.objective_id));
-        let objectives: HashMap<Uuid, objective::Model> = objective::Entity::find()
-            .filter(objective::Column::OrganizationId.eq(org.0))
-            .filter(id_in(backend, "objectives.id", &objective_ids))
-            .all(tx.conn())
+        let objectives: HashMap<Uuid, objective::Model> = self
+            .rows_with_on(
+                tx.conn(),
+                objective::Entity::find().filter(objective::Column::OrganizationId.eq(org.0)),
+                "objectives.id",
+                unique(state.values().map(|k| k.objective_id)),
+            )
             .await?
             .into_iter()
             .map(|m| (m.id, m))
             .collect();
-        let period_ids: Vec<Uuid> = unique(objectives.values().map(|o| o.period_id));
-        let periods: HashMap<Uuid, period::Model> = period::Entity::find()
-            .filter(period::Column::OrganizationId.eq(org.0))
-            .filter(id_in(backend, "periods.id", &period_ids))
-            .all(tx.conn())
+        let periods: HashMap<Uuid, period::Model> = self
+            .rows_with_on(
+                tx.conn(),
+                period::Entity::find().filter(period::Column::OrganizationId.eq(org.0)),
+                "periods.id",
+                unique(objectives.values().map(|o| o.period_id)),
+            )
             .await?
             .into_iter()
             .map(|m| (m.id, m))
@@ -535,19 +547,7 @@ impl Store {
             .collect();
         if !claims.is_empty() {
             let wanted = claims.len() as u64;
-            let inserted = idempotency_key::Entity::insert_many(claims)
-                .on_conflict(
-                    OnConflict::columns([
-                        idempotency_key::Column::OrganizationId,
-                        idempotency_key::Column::Mutation,
-                        idempotency_key::Column::Key,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(tx.conn())
-                .await?;
-            if inserted != wanted {
+            if self.idempotency_claims(&tx, claims).await? != wanted {
                 return Err(DomainError::conflict("the idempotency key is being used; retry").into());
             }
         }
@@ -557,9 +557,8 @@ impl Store {
             check_in::Entity::insert_many(written.iter().map(|w| check_in::ActiveModel::from(w.row.clone())))
                 .build(backend),
         );
-        let moved: Vec<(Uuid, Vec<sea_orm::Value>)> = kr_ids
+        let moved: Vec<(Uuid, Vec<sea_orm::Value>)> = unique(written.iter().map(|w| w.after.id))
             .iter()
-            .filter(|id| written.iter().any(|w| w.after.id == **id))
             .map(|id| {
                 let k = &state[id];
                 (

@@ -255,12 +255,23 @@ impl Store {
         column: &str,
         ids: impl IntoIterator<Item = uuid::Uuid>,
     ) -> StoreResult<Vec<E::Model>> {
+        self.rows_with_on(&self.db, select, column, ids).await
+    }
+
+    /// [`Store::rows_with`] on `conn` (a transaction).
+    pub(crate) async fn rows_with_on<E: sea_orm::EntityTrait, C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        select: sea_orm::Select<E>,
+        column: &str,
+        ids: impl IntoIterator<Item = uuid::Uuid>,
+    ) -> StoreResult<Vec<E::Model>> {
         use sea_orm::QueryFilter;
         let ids: Vec<uuid::Uuid> = ids.into_iter().collect();
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(select.filter(crate::sql::id_in(self.db_backend(), column, &ids)).all(&self.db).await?)
+        Ok(select.filter(crate::sql::id_in(self.db_backend(), column, &ids)).all(conn).await?)
     }
 
     /// Opens a stored sensitive text field.

@@ -13,8 +13,8 @@
 //!   latency p50/p99 from commit to client, SQL statements per event (with
 //!   0 subscribers too) and resident memory per idle connection, beside the
 //!   goals.
-//! - `team` (W1), `department` (W2), `alignment` (W3), `checkin` (W4) and
-//!   `mix` (W5): requests on a data set of `--people` people
+//! - `team` (W1), `department` (W2), `alignment` (W3), `checkin` (W4, and
+//!   its ceiling: the least authenticated request) and `mix` (W5): requests on a data set of `--people` people
 //!   ([`dataset::seed`]) against one server process, each at its
 //!   concurrencies, with p50/p99, throughput, the server's CPU time and
 //!   SQL statements per request, and beside the reads their SQL floor,
@@ -125,7 +125,7 @@ enum Workload {
     Department,
     /// W3.
     Alignment,
-    /// W4.
+    /// W4, then its ceiling (`{ __typename }`), each beside the raw insert.
     Checkin,
     /// W5.
     Mix,
@@ -150,6 +150,7 @@ impl Workload {
             (Workload::Department, okr::Kind::Department),
             (Workload::Alignment, okr::Kind::Alignment),
             (Workload::Checkin, okr::Kind::CheckIn),
+            (Workload::Checkin, okr::Kind::Ceiling),
             (Workload::Mix, okr::Kind::Mix),
         ]
         .into_iter()

@@ -11,6 +11,10 @@
 //! - W4 `checkin`: `checkIn` on a random open key result of the active
 //!   period, as the admin; beside it the raw insert.
 //! - W5 `mix`: 90 % W1 reads, 10 % W4 check-ins.
+//! - W4's ceiling (run with `checkin`): `{ __typename }` as the admin, the
+//!   least an authenticated GraphQL request costs (HTTP, the token, parsing
+//!   and validation, the actor's lookup, no other SQL); beside it the raw
+//!   insert again. No check-in can be served faster than this.
 //!
 //! (W7 is W1 on SQLite: the same workload without `--database-url`.)
 //!
@@ -42,6 +46,7 @@ pub enum Kind {
     Department,
     Alignment,
     CheckIn,
+    Ceiling,
     Mix,
 }
 
@@ -52,6 +57,7 @@ impl Kind {
             Kind::Department => "W2 department",
             Kind::Alignment => "W3 alignment",
             Kind::CheckIn => "W4 checkin",
+            Kind::Ceiling => "W4 ceiling",
             Kind::Mix => "W5 mix",
         }
     }
@@ -72,7 +78,7 @@ impl Kind {
             Kind::Team => Some(Tree::Team),
             Kind::Department => Some(Tree::Department),
             Kind::Alignment => Some(Tree::Alignment),
-            Kind::CheckIn | Kind::Mix => None,
+            Kind::CheckIn | Kind::Ceiling | Kind::Mix => None,
         }
     }
 }
@@ -185,7 +191,9 @@ async fn run_on(
             eprintln!("{}: the floor holds what GraphQL answers ({graphql})", kind.name());
         }
         let raw = match kind {
-            Kind::CheckIn => Some(Arc::new(RawInsert::create(store.connection().clone()).await?)),
+            Kind::CheckIn | Kind::Ceiling => {
+                Some(Arc::new(RawInsert::create(store.connection().clone()).await?))
+            }
             _ => None,
         };
         let concurrencies =
@@ -219,6 +227,10 @@ async fn run_on(
                     }
                     Kind::CheckIn => {
                         drive(server, &http, c, options, &target, |t, i| async move { t.check_in(i).await })
+                            .await?
+                    }
+                    Kind::Ceiling => {
+                        drive(server, &http, c, options, &target, |t, _| async move { t.ceiling().await })
                             .await?
                     }
                     Kind::Mix => {
@@ -517,6 +529,15 @@ impl Target {
         let answer = self.graphql(CHECK_IN, json!({ "k": key_result, "v": value, "i": key })).await?;
         if answer["data"]["checkIn"]["checkIn"]["id"].is_null() {
             return Err(format!("checkIn answered {answer}"));
+        }
+        Ok(())
+    }
+
+    /// W4's ceiling: the least request, with the same token.
+    async fn ceiling(&self) -> Fallible<()> {
+        let answer = self.graphql("{ __typename }", json!({})).await?;
+        if answer["data"]["__typename"] != json!("Query") {
+            return Err(format!("{{ __typename }} answered {answer}"));
         }
         Ok(())
     }

@@ -14,11 +14,12 @@
 //!   0 subscribers too) and resident memory per idle connection, beside the
 //!   goals.
 //! - `team` (W1), `department` (W2), `alignment` (W3), `checkin` (W4, and
-//!   its ceiling: the least authenticated request) and `mix` (W5): requests on a data set of `--people` people
-//!   ([`dataset::seed`]) against one server process, each at its
-//!   concurrencies, with p50/p99, throughput, the server's CPU time and
-//!   SQL statements per request, and beside the reads their SQL floor,
-//!   beside the check-ins the raw insert ([`okr`]). W7 is `team` on SQLite.
+//!   its ceiling: the least authenticated request) and `mix` (W5): requests
+//!   on a data set of `--people` people ([`dataset::seed`]) against one
+//!   server process, each at its concurrencies, with p50/p99, throughput,
+//!   the server's CPU time and SQL statements per request, and beside the
+//!   reads their SQL floor, beside the check-ins the raw insert ([`okr`]).
+//!   W7 is `team` on SQLite.
 //!
 //! `--smoke` runs everything tiny and fails when a workload errs, misses a
 //! delivery or has no throughput, so CI keeps the runner from rotting.

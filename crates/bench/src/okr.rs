@@ -10,11 +10,11 @@
 //!   of it per request.
 //! - W4 `checkin`: `checkIn` on a random open key result of the active
 //!   period, as the admin; beside it the raw insert.
-//! - W5 `mix`: 90 % W1 reads, 10 % W4 check-ins.
 //! - W4's ceiling (run with `checkin`): `{ __typename }` as the admin, the
 //!   least an authenticated GraphQL request costs (HTTP, the token, parsing
 //!   and validation, the actor's lookup, no other SQL); beside it the raw
 //!   insert again. No check-in can be served faster than this.
+//! - W5 `mix`: 90 % W1 reads, 10 % W4 check-ins.
 //!
 //! (W7 is W1 on SQLite: the same workload without `--database-url`.)
 //!
